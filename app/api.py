@@ -1,0 +1,146 @@
+"""HTTP API (FastAPI): a thin shell over :func:`app.pipeline.segment`.
+
+All user-facing errors are :class:`app.errors.VowelsegError` subclasses and
+are turned into JSON replies with their status code here, in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from . import __version__
+from .audio import read_audio
+from .errors import LimitError, TranscriptError, VowelsegError
+from .model import DEFAULT_MODEL
+from .pipeline import Options, Resources, load_resources, segment
+from .render import to_json, to_textgrid, to_wav
+
+log = logging.getLogger("vowelseg")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits; each can be set by an environment variable.
+
+    Attributes
+    ----------
+    max_upload_bytes : int
+        ``VOWELSEG_MAX_UPLOAD_BYTES``, default 100 MB.
+    max_duration_s : float
+        ``VOWELSEG_MAX_DURATION_S``, default 300 s.
+    max_transcript_chars : int
+        ``VOWELSEG_MAX_TRANSCRIPT_CHARS``, default 20 000.
+    """
+
+    max_upload_bytes: int = 100_000_000
+    max_duration_s: float = 300.0
+    max_transcript_chars: int = 20_000
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Limits from the environment, defaults where unset."""
+        env = os.environ
+        return cls(
+            max_upload_bytes=int(env.get("VOWELSEG_MAX_UPLOAD_BYTES", cls.max_upload_bytes)),
+            max_duration_s=float(env.get("VOWELSEG_MAX_DURATION_S", cls.max_duration_s)),
+            max_transcript_chars=int(
+                env.get("VOWELSEG_MAX_TRANSCRIPT_CHARS", cls.max_transcript_chars)),
+        )
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": message})
+
+
+def create_app(model_path: Path = DEFAULT_MODEL, limits: Limits | None = None) -> FastAPI:
+    """The ASGI application; the model and lexicon load at start-up."""
+    limits = limits or Limits.from_env()
+    app = FastAPI(
+        title="vowelseg",
+        version=__version__,
+        description="Where every vowel is in a speech recording, given its transcript.",
+    )
+    state: dict[str, Resources] = {}
+
+    def resources() -> Resources:
+        if "r" not in state:
+            state["r"] = load_resources(Path(model_path))
+        return state["r"]
+
+    @app.on_event("startup")
+    async def _load() -> None:
+        await run_in_threadpool(resources)
+
+    @app.exception_handler(VowelsegError)
+    async def _user_error(request: Request, exc: VowelsegError) -> JSONResponse:
+        return _error(exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'body'}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        return _error(422, f"invalid request ({problems}); POST multipart/form-data with "
+                           "'audio' (a file) and 'transcript' (text)")
+
+    @app.get("/health")
+    async def health() -> dict:
+        """Liveness and the loaded model."""
+        return {"status": "ok", "version": __version__, "model": Path(model_path).name}
+
+    @app.post(
+        "/segment",
+        responses={200: {"content": {"application/json": {}, "audio/wav": {},
+                                     "text/plain": {}}},
+                   413: {"description": "over a limit"},
+                   415: {"description": "audio not readable"},
+                   422: {"description": "bad transcript or parameters"}},
+    )
+    async def segment_endpoint(
+        audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
+        transcript: Annotated[str, Form(description="The words spoken, in order")],
+        output: Annotated[Literal["json", "wav", "textgrid"], Form()] = "json",
+        mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
+        fade_ms: Annotated[float, Form(ge=0.0, le=50.0,
+                                       description="Fade outside each vowel cut, ms")] = 5.0,
+        vad_aggressiveness: Annotated[int, Form(ge=0, le=3)] = 3,
+    ) -> Response:
+        """Align the transcript to the audio; reply with vowel intervals or audio."""
+        if audio.size is not None and audio.size > limits.max_upload_bytes:
+            raise LimitError(f"the upload is {audio.size} bytes, over the limit of "
+                             f"{limits.max_upload_bytes} bytes")
+        if len(transcript) > limits.max_transcript_chars:
+            raise LimitError(f"the transcript has {len(transcript)} characters, over the "
+                             f"limit of {limits.max_transcript_chars}")
+        if "\x00" in transcript:
+            raise TranscriptError("the transcript contains a NUL character")
+        data = await audio.read()
+        options = Options(vad_aggressiveness=vad_aggressiveness)
+
+        def work() -> Response:
+            decoded = read_audio(data, max_duration_s=limits.max_duration_s)
+            seg = segment(decoded, transcript, resources(), options)
+            if output == "wav":
+                return Response(to_wav(decoded, seg, mode, fade_ms / 1000.0),
+                                media_type="audio/wav",
+                                headers={"Content-Disposition":
+                                         'attachment; filename="vowels.wav"'})
+            if output == "textgrid":
+                return Response(to_textgrid(seg), media_type="text/plain; charset=utf-8",
+                                headers={"Content-Disposition":
+                                         'attachment; filename="vowels.TextGrid"'})
+            return JSONResponse(to_json(seg))
+
+        return await run_in_threadpool(work)
+
+    return app

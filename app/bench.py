@@ -1,0 +1,351 @@
+"""Accuracy benchmark on a TIMIT-format folder (the measure of the accuracy issue).
+
+Every utterance goes through :func:`app.pipeline.segment` with its ``.txt``
+sentence as the transcript; the reply is scored against the hand labels:
+3-class frame accuracy, vowel frame F1, vowel-boundary F1, phone-boundary
+and word-boundary agreement. Counts are pooled over all utterances.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .phones import base_phone
+from .segments import Segmentation
+
+TIMIT_RATE = 16000
+REF_VOWELS = frozenset("iy ih eh ey ae aa aw ay ah ao oy ow uh uw ux er ax ix axr ax-h".split())
+REF_PAUSES = frozenset("h# pau epi".split())
+REF_EXCLUDED = frozenset("el em en eng".split())
+CLOSURES = {"bcl": "b", "dcl": "d", "gcl": "g", "pcl": "p", "tcl": "t", "kcl": "k"}
+RELEASES = {"bcl": {"b"}, "dcl": {"d", "jh"}, "gcl": {"g"}, "pcl": {"p"}, "tcl": {"t", "ch"},
+            "kcl": {"k"}}
+FOLD = {"ax": "AH", "ax-h": "AH", "ix": "IH", "axr": "ER", "ux": "UW", "el": "L", "em": "M",
+        "en": "N", "eng": "NG", "nx": "N", "dx": "T", "hv": "HH"}
+VB_TOLERANCES_S = (0.010, 0.020, 0.050)
+PB_TOLERANCES_S = (0.010, 0.020, 0.025, 0.050)
+WB_TOLERANCES_S = (0.020, 0.050)
+
+Interval = tuple[str, float, float]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One reference utterance: audio path, sentence, phone and word labels (s)."""
+
+    utt_id: str
+    wav: Path
+    text: str
+    phones: list[Interval]
+    words: list[Interval]
+    duration: float
+
+
+def read_labels(path: Path) -> list[Interval]:
+    """A TIMIT ``.phn``/``.wrd`` file as ``(label, start_s, end_s)``."""
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            rows.append((parts[2], int(parts[0]) / TIMIT_RATE, int(parts[1]) / TIMIT_RATE))
+    return rows
+
+
+def read_corpus(folder: Path) -> list[Utterance]:
+    """The utterances listed in ``folder/manifest.tsv``."""
+    folder = Path(folder)
+    with open(folder / "manifest.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return [
+        Utterance(
+            utt_id=r["utt_id"], wav=folder / r["wav"], text=r["text"],
+            phones=read_labels(folder / r["phn"]), words=read_labels(folder / r["wrd"]),
+            duration=int(r["num_samples"]) / TIMIT_RATE,
+        )
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------- frame classes
+
+def ref_class(label: str) -> str:
+    """``vowel``, ``consonant``, ``pause`` or ``excluded`` for a TIMIT phone."""
+    if label in REF_VOWELS:
+        return "vowel"
+    if label in REF_PAUSES:
+        return "pause"
+    if label in REF_EXCLUDED:
+        return "excluded"
+    return "consonant"
+
+
+def frame_classes(intervals: Sequence[tuple[str, float, float]], duration: float,
+                  hop_s: float = 0.01) -> np.ndarray:
+    """Class at every frame centre ``hop_s/2, 3*hop_s/2, ... < duration``; ``pause``
+    where no interval covers it. Intervals carry a class as their label."""
+    centres = np.arange(hop_s / 2, duration, hop_s)
+    out = np.full(len(centres), "pause", dtype=object)
+    for cls, start, end in intervals:
+        out[(centres >= start) & (centres < end)] = cls
+    return out
+
+
+def hyp_intervals(seg: Segmentation | None) -> list[Interval]:
+    """Reply phones as ``(class, start, end)``."""
+    return [] if seg is None else [(p.cls, p.start, p.end) for p in seg.phones]
+
+
+# ---------------------------------------------------------------- boundaries
+
+def vowel_runs(intervals: Sequence[Interval], eps: float = 1e-6) -> list[tuple[float, float]]:
+    """Vowel intervals (label ``vowel``) with touching ones merged."""
+    runs: list[tuple[float, float]] = []
+    for cls, start, end in intervals:
+        if cls != "vowel":
+            continue
+        if runs and abs(start - runs[-1][1]) <= eps:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((start, end))
+    return runs
+
+
+def match_greedy(ref: Sequence[float], hyp: Sequence[float], tol_s: float) -> int:
+    """One-to-one matches of ``ref`` to ``hyp`` times within ``tol_s``, closest first."""
+    pairs = sorted(
+        (abs(r - h), i, j) for i, r in enumerate(ref) for j, h in enumerate(hyp)
+        if abs(r - h) <= tol_s
+    )
+    used_r, used_h, n = set(), set(), 0
+    for _, i, j in pairs:
+        if i not in used_r and j not in used_h:
+            used_r.add(i)
+            used_h.add(j)
+            n += 1
+    return n
+
+
+def vowel_boundary_counts(ref: Sequence[Interval], hyp: Sequence[Interval],
+                          tol_s: float) -> tuple[int, int, int]:
+    """``(matched, n_ref, n_hyp)`` vowel onsets and offsets (matched by type)."""
+    r, h = vowel_runs(ref), vowel_runs(hyp)
+    matched = sum(
+        match_greedy([x[k] for x in r], [x[k] for x in h], tol_s) for k in (0, 1)
+    )
+    return matched, 2 * len(r), 2 * len(h)
+
+
+def fold_reference(phones: Sequence[Interval]) -> list[Interval]:
+    """TIMIT phones folded to ARPAbet (closure+release = one stop, ``q`` merged
+    into what precedes it, pauses to ``SIL``, consecutive pauses merged)."""
+    out: list[list] = []
+    i = 0
+    while i < len(phones):
+        label, start, end = phones[i]
+        if label in CLOSURES:
+            nxt = phones[i + 1] if i + 1 < len(phones) else None
+            if nxt and nxt[0] in RELEASES[label] and abs(nxt[1] - end) < 1e-9:
+                out.append([nxt[0].upper(), start, nxt[2]])
+                i += 2
+                continue
+            out.append([CLOSURES[label].upper(), start, end])
+        elif label == "q":
+            if out:
+                out[-1][2] = end
+            else:
+                out.append(["SIL", start, end])
+        elif label in REF_PAUSES:
+            if out and out[-1][0] == "SIL":
+                out[-1][2] = end
+            else:
+                out.append(["SIL", start, end])
+        else:
+            out.append([FOLD.get(label, label.upper()), start, end])
+        i += 1
+    return [(lab, s, e) for lab, s, e in out]
+
+
+def fold_hypothesis(seg: Segmentation | None, duration: float) -> list[Interval]:
+    """Reply phones without stress digits; gaps and pauses become ``SIL``."""
+    out: list[list] = []
+    t = 0.0
+    for p in [] if seg is None else seg.phones:
+        if p.start > t + 1e-6:
+            _append_sil(out, t, p.start)
+        out.append([base_phone(p.phone), p.start, p.end])
+        t = p.end
+    if duration > t + 1e-6:
+        _append_sil(out, t, duration)
+    return [(lab, s, e) for lab, s, e in out]
+
+
+def _append_sil(out: list[list], start: float, end: float) -> None:
+    if out and out[-1][0] == "SIL":
+        out[-1][2] = end
+    else:
+        out.append(["SIL", start, end])
+
+
+def edit_alignment(ref: Sequence[str], hyp: Sequence[str]) -> list[int]:
+    """For each ``ref`` item, the ``hyp`` index it aligns to (match or
+    substitution) under a Levenshtein alignment, or -1 (deleted)."""
+    n, m = len(ref), len(hyp)
+    cost = np.zeros((n + 1, m + 1), dtype=np.int64)
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]),
+                             cost[i - 1, j] + 1, cost[i, j - 1] + 1)
+    link = [-1] * n
+    i, j = n, m
+    while i > 0 and j > 0:
+        if cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            link[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return link
+
+
+def phone_boundary_errors(ref: Sequence[Interval], hyp: Sequence[Interval]) -> list[float | None]:
+    """Per reference boundary (end of phone i, i < n-1): the absolute error in
+    seconds if phones i and i+1 align to consecutive hypothesis phones, else None."""
+    link = edit_alignment([r[0] for r in ref], [h[0] for h in hyp])
+    errors: list[float | None] = []
+    for i in range(len(ref) - 1):
+        j, k = link[i], link[i + 1]
+        if j >= 0 and k == j + 1:
+            errors.append(abs(ref[i][2] - hyp[j][2]))
+        else:
+            errors.append(None)
+    return errors
+
+
+def word_boundary_errors(ref: Sequence[Interval], seg: Segmentation | None) -> list[float | None]:
+    """Per reference word onset and offset: absolute error (s) against the
+    reply's word it aligns to by edit distance (same word), else None."""
+    hyp = [] if seg is None else [(w.word.lower(), w.start, w.end) for w in seg.words]
+    link = edit_alignment([r[0].lower() for r in ref], [h[0] for h in hyp])
+    errors: list[float | None] = []
+    for i, (word, start, end) in enumerate(ref):
+        j = link[i]
+        if j >= 0 and hyp[j][0] == word:
+            errors += [abs(start - hyp[j][1]), abs(end - hyp[j][2])]
+        else:
+            errors += [None, None]
+    return errors
+
+
+# ---------------------------------------------------------------- scoring
+
+@dataclass
+class Tally:
+    """Pooled counts over a corpus; :meth:`metrics` turns them into figures."""
+
+    frames: int = 0
+    frames_right: int = 0
+    vowel_tp: int = 0
+    vowel_fp: int = 0
+    vowel_fn: int = 0
+    vb: dict = field(default_factory=lambda: {t: [0, 0, 0] for t in VB_TOLERANCES_S})
+    pb_errors: list = field(default_factory=list)
+    wb_errors: list = field(default_factory=list)
+    utterances: int = 0
+    failures: list = field(default_factory=list)
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+
+    def add(self, utt: Utterance, seg: Segmentation | None) -> None:
+        """Score one utterance's reply (None: it failed)."""
+        ref = [(ref_class(lab), s, e) for lab, s, e in utt.phones]
+        hyp = hyp_intervals(seg)
+        rc = frame_classes(ref, utt.duration)
+        hc = frame_classes(hyp, utt.duration)
+        keep = rc != "excluded"
+        rc, hc = rc[keep], hc[keep]
+        self.frames += len(rc)
+        self.frames_right += int((rc == hc).sum())
+        self.vowel_tp += int(((rc == "vowel") & (hc == "vowel")).sum())
+        self.vowel_fp += int(((rc != "vowel") & (hc == "vowel")).sum())
+        self.vowel_fn += int(((rc == "vowel") & (hc != "vowel")).sum())
+        vref = [(("vowel" if c == "vowel" else c), s, e) for c, s, e in ref]
+        for tol, counts in self.vb.items():
+            for k, v in enumerate(vowel_boundary_counts(vref, hyp, tol)):
+                counts[k] += v
+        self.pb_errors += phone_boundary_errors(fold_reference(utt.phones),
+                                                fold_hypothesis(seg, utt.duration))
+        self.wb_errors += word_boundary_errors(utt.words, seg)
+        self.utterances += 1
+        self.audio_s += utt.duration
+
+    def metrics(self) -> dict[str, float]:
+        """All figures, as named in the accuracy issue."""
+        out = {"frame_acc3": self.frames_right / max(1, self.frames)}
+        p = self.vowel_tp / max(1, self.vowel_tp + self.vowel_fp)
+        r = self.vowel_tp / max(1, self.vowel_tp + self.vowel_fn)
+        out["vowel_f1"] = 2 * p * r / max(1e-12, p + r)
+        for tol, (matched, n_ref, n_hyp) in self.vb.items():
+            out[f"vb_f1@{tol * 1000:.0f}"] = 2 * matched / max(1, n_ref + n_hyp)
+        pb = [e for e in self.pb_errors if e is not None]
+        for tol in PB_TOLERANCES_S:
+            out[f"pb@{tol * 1000:.0f}"] = sum(e <= tol for e in pb) / max(1, len(self.pb_errors))
+        out["pb_matched"] = len(pb) / max(1, len(self.pb_errors))
+        out["pb_mae_ms"] = 1000 * float(np.mean(pb)) if pb else float("nan")
+        wb = [e for e in self.wb_errors if e is not None]
+        for tol in WB_TOLERANCES_S:
+            out[f"wb@{tol * 1000:.0f}"] = sum(e <= tol for e in wb) / max(1, len(self.wb_errors))
+        out["word_mae_ms"] = 1000 * float(np.mean(wb)) if wb else float("nan")
+        out["failed"] = len(self.failures)
+        out["utterances"] = self.utterances
+        out["rtf"] = self.wall_s / max(1e-9, self.audio_s)
+        out["wall_s"] = self.wall_s
+        return out
+
+
+Aligner = Callable[[Utterance], Segmentation]
+
+
+def run(corpus: Sequence[Utterance], align: Aligner,
+        progress: Callable[[str], None] | None = None) -> Tally:
+    """Align every utterance with ``align`` and pool the scores."""
+    tally = Tally()
+    for i, utt in enumerate(corpus):
+        t0 = time.perf_counter()
+        try:
+            seg = align(utt)
+        except Exception as exc:  # a failure is a result here, counted and reported
+            seg = None
+            tally.failures.append((utt.utt_id, f"{type(exc).__name__}: {exc}"))
+        tally.wall_s += time.perf_counter() - t0
+        tally.add(utt, seg)
+        if progress:
+            progress(f"[{i + 1}/{len(corpus)}] {utt.utt_id}")
+    return tally
+
+
+COLUMNS = ("frame_acc3", "vowel_f1", "vb_f1@10", "vb_f1@20", "vb_f1@50", "pb@10", "pb@20",
+           "pb@25", "pb@50", "pb_matched", "pb_mae_ms", "wb@20", "wb@50", "word_mae_ms",
+           "failed", "rtf")
+
+
+def format_table(results: dict[str, dict[str, float]]) -> str:
+    """Systems as rows, metrics as columns (plain text, fixed width)."""
+    head = f"{'system':<22}" + "".join(f"{c:>12}" for c in COLUMNS)
+    lines = [head, "-" * len(head)]
+    for name, m in results.items():
+        cells = []
+        for c in COLUMNS:
+            v = m[c]
+            cells.append(f"{v:>12.0f}" if c == "failed" else
+                         f"{v:>12.1f}" if c.endswith("_ms") else f"{v:>12.3f}")
+        lines.append(f"{name:<22}" + "".join(cells))
+    return "\n".join(lines)

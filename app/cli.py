@@ -1,0 +1,133 @@
+"""Command line: ``vowelseg segment | serve | train | bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import VowelsegError
+from .model import DEFAULT_MODEL
+
+
+def _segment(args: argparse.Namespace) -> int:
+    from .audio import read_audio
+    from .pipeline import Options, load_resources, segment
+    from .render import to_json, to_textgrid, to_wav
+
+    audio = read_audio(Path(args.audio).read_bytes())
+    seg = segment(audio, args.transcript, load_resources(args.model),
+                  Options(vad_aggressiveness=args.vad))
+    reply = json.dumps(to_json(seg), indent=2)
+    if args.json:
+        Path(args.json).write_text(reply + "\n")
+    if args.textgrid:
+        Path(args.textgrid).write_text(to_textgrid(seg))
+    if args.wav:
+        Path(args.wav).write_bytes(to_wav(audio, seg, args.mode, args.fade_ms / 1000.0))
+    if not (args.json or args.textgrid or args.wav):
+        print(reply)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api import create_app
+
+    uvicorn.run(create_app(args.model), host=args.host, port=args.port)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .model import save_model
+    from .train import TrainConfig, train_model
+
+    config = TrainConfig(n_utterances=args.utterances, seed=args.seed, n_mix=args.mix)
+    model = train_model(config, workers=args.workers,
+                        progress=lambda s: print(s, file=sys.stderr, flush=True))
+    model.card["recipe"] = (f"vowelseg train --out {args.out} --utterances {args.utterances} "
+                            f"--seed {args.seed} --mix {args.mix}")
+    save_model(model, Path(args.out))
+    print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+    from .pipeline import Options, load_resources, segment
+
+    corpus = bench.read_corpus(Path(args.corpus))[: args.limit or None]
+    resources = load_resources(args.model)
+    options = Options(vad_aggressiveness=args.vad)
+    segment(corpus[0].wav, corpus[0].text, resources, options)  # warm-up (JIT compile)
+    tally = bench.run(corpus, lambda u: segment(u.wav, u.text, resources, options),
+                      progress=(lambda s: print(s, file=sys.stderr)) if args.verbose else None)
+    metrics = tally.metrics()
+    print(f"corpus: {args.corpus} ({tally.utterances} utterances, {tally.audio_s:.1f} s of "
+          f"audio); model: {args.model}")
+    print(bench.format_table({"vowelseg": metrics}))
+    print(f"wall {tally.wall_s:.2f} s for {tally.audio_s:.1f} s of audio: "
+          f"real-time factor {metrics['rtf']:.4f}")
+    for utt_id, why in tally.failures:
+        print(f"FAILED {utt_id}: {why}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="vowelseg", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("segment", help="align one recording and write vowel intervals/audio")
+    p.add_argument("audio", help="WAV, FLAC, OGG or MP3 file")
+    p.add_argument("transcript", help="the words spoken")
+    p.add_argument("--json", help="write the JSON reply here (default: print it)")
+    p.add_argument("--textgrid", help="write a Praat TextGrid here")
+    p.add_argument("--wav", help="write vowel-only audio here")
+    p.add_argument("--mode", choices=("concat", "mask"), default="concat")
+    p.add_argument("--fade-ms", type=float, default=5.0)
+    p.add_argument("--vad", type=int, choices=range(4), default=3, help="VAD aggressiveness")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.set_defaults(func=_segment)
+
+    p = sub.add_parser("serve", help="run the HTTP service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("train", help="rebuild the acoustic model from synthetic speech")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--utterances", type=int, default=1200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mix", type=int, default=4, help="Gaussians per state")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("bench", help="accuracy and speed on a TIMIT-format folder")
+    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
+    p.add_argument("--vad", type=int, choices=range(4), default=3)
+    p.add_argument("--json", help="also write the figures as JSON here")
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``vowelseg`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VowelsegError as exc:
+        print(f"vowelseg: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Exceptions with messages meant for a person.
+
+Each class carries the HTTP status it maps to; the API turns any
+:class:`VowelsegError` into a JSON error reply in one place
+(:func:`app.api.create_app`).
+"""
+
+from __future__ import annotations
+
+
+class VowelsegError(Exception):
+    """Base class: something the user can fix (bad input, limits)."""
+
+    status_code: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AudioError(VowelsegError):
+    """The audio could not be read or is unusable."""
+
+    status_code = 415
+
+
+class EmptyAudioError(AudioError):
+    """The audio decodes to too few samples to analyse."""
+
+    status_code = 422
+
+
+class TranscriptError(VowelsegError):
+    """The transcript is empty or has nothing pronounceable."""
+
+    status_code = 422
+
+
+class LimitError(VowelsegError):
+    """A configured limit (size, duration, length) was exceeded."""
+
+    status_code = 413
+
+
+class AlignmentError(VowelsegError):
+    """The transcript could not be fitted to the audio."""
+
+    status_code = 422
+
+
+class ModelError(Exception):
+    """The acoustic model file is missing or malformed (a server fault)."""

@@ -1,0 +1,143 @@
+"""Acoustic model: left-to-right HMMs with diagonal-Gaussian-mixture states.
+
+A model is plain arrays in a :class:`AcousticModel`; it is stored as
+``NAME.npz`` (arrays, loaded with ``allow_pickle=False``) beside
+``NAME.json`` (phone list, feature settings and the model card).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .features import FeatureConfig
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "vowelseg-en"
+
+
+@dataclass(frozen=True)
+class AcousticModel:
+    """Per-phone HMMs.
+
+    Attributes
+    ----------
+    phones : tuple of str
+        Phone names; index ``p`` refers to row ``p`` of every array.
+    weights : np.ndarray
+        ``(n_phones, n_states, n_mix)`` mixture weights.
+    means, variances : np.ndarray
+        ``(n_phones, n_states, n_mix, dim)`` diagonal Gaussians.
+    stay_logprob : np.ndarray
+        ``(n_phones, n_states)`` log probability of staying in a state;
+        leaving goes to the next state (or out of the phone).
+    features : FeatureConfig
+        The feature settings the model was trained with.
+    card : dict
+        Free-form model card (training data, recipe, measured figures).
+    """
+
+    phones: tuple[str, ...]
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    stay_logprob: np.ndarray
+    features: FeatureConfig
+    card: dict = field(default_factory=dict)
+
+    @property
+    def n_states(self) -> int:
+        """HMM states per phone."""
+        return int(self.means.shape[1])
+
+    def index(self, phone: str) -> int:
+        """Row of ``phone`` in the model arrays."""
+        try:
+            return self.phones.index(phone)
+        except ValueError:
+            raise ModelError(f"phone {phone!r} is not in the acoustic model") from None
+
+
+def leave_logprob(stay_logprob: np.ndarray) -> np.ndarray:
+    """Log probability of leaving each state, given the stay log probability."""
+    return np.log1p(-np.exp(np.minimum(stay_logprob, -1e-6)))
+
+
+def save_model(model: AcousticModel, path: Path) -> None:
+    """Write ``path.npz`` and ``path.json``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path.with_suffix(".npz"),
+        weights=model.weights.astype(np.float32),
+        means=model.means.astype(np.float32),
+        variances=model.variances.astype(np.float32),
+        stay_logprob=model.stay_logprob.astype(np.float32),
+    )
+    meta = {
+        "format": "vowelseg-hmm-1",
+        "phones": list(model.phones),
+        "features": model.features.to_dict(),
+        "card": model.card,
+    }
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
+    """Read a model written by :func:`save_model`."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text())
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
+            data = {k: arrays[k].astype(np.float64) for k in arrays.files}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read acoustic model {path}: {exc}") from exc
+    if meta.get("format") != "vowelseg-hmm-1":
+        raise ModelError(f"{path}.json is not a vowelseg model file")
+    return AcousticModel(
+        phones=tuple(meta["phones"]),
+        weights=data["weights"],
+        means=data["means"],
+        variances=data["variances"],
+        stay_logprob=data["stay_logprob"],
+        features=FeatureConfig(**meta["features"]),
+        card=meta.get("card", {}),
+    )
+
+
+def state_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray:
+    """Log-likelihood of every frame under every phone state.
+
+    The diagonal Gaussians are scored for all frames at once as two
+    matrix products, then combined over mixtures with log-sum-exp.
+
+    Parameters
+    ----------
+    model : AcousticModel
+    feats : np.ndarray
+        ``(n_frames, dim)`` features from :func:`app.features.mfcc_features`.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_frames, n_phones * n_states)`` float32; column
+        ``p * n_states + s`` is state ``s`` of phone ``p``.
+    """
+    n_phones, n_states, n_mix, dim = model.means.shape
+    mu = model.means.reshape(-1, dim)
+    inv_var = 1.0 / model.variances.reshape(-1, dim)
+    const = (
+        np.log(np.maximum(model.weights.reshape(-1), 1e-30))
+        - 0.5 * (dim * LOG_2PI + np.log(model.variances.reshape(-1, dim)).sum(1))
+        - 0.5 * (mu * mu * inv_var).sum(1)
+    )
+    x = feats.astype(np.float64)
+    comp = const + x @ (mu * inv_var).T - 0.5 * (x * x) @ inv_var.T
+    comp = comp.reshape(len(x), n_phones * n_states, n_mix)
+    peak = comp.max(axis=2)
+    out = peak + np.log(np.exp(comp - peak[..., None]).sum(axis=2))
+    return out.astype(np.float32)

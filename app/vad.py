@@ -1,0 +1,83 @@
+"""Voice activity detection (webrtcvad): where the pauses are.
+
+A pause is a stretch the VAD calls non-speech for at least
+``min_pause_s``, shrunk by ``margin_s`` at each side that touches speech
+(so weak word edges stay with the speech). The aligner places no phone
+inside a pause.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import webrtcvad
+
+FRAME_CHOICES_S = (0.01, 0.02, 0.03)
+
+
+def speech_frames(
+    samples: np.ndarray, sample_rate: int = 16000, aggressiveness: int = 2, frame_s: float = 0.03
+) -> np.ndarray:
+    """webrtcvad's speech/non-speech decision for each frame.
+
+    Parameters
+    ----------
+    samples : np.ndarray
+        Mono float signal at ``sample_rate`` (8, 16, 32 or 48 kHz).
+    aggressiveness : int
+        0 (keeps most as speech) to 3 (calls most non-speech).
+    frame_s : float
+        0.01, 0.02 or 0.03 s.
+
+    Returns
+    -------
+    np.ndarray
+        Boolean, one per whole frame.
+    """
+    if aggressiveness not in (0, 1, 2, 3):
+        raise ValueError("VAD aggressiveness must be 0, 1, 2 or 3")
+    if frame_s not in FRAME_CHOICES_S:
+        raise ValueError(f"VAD frame must be one of {FRAME_CHOICES_S} s")
+    peak = float(np.abs(samples).max()) if len(samples) else 0.0
+    scale = 0.9 * 32767 / peak if peak > 0 else 0.0
+    pcm = np.clip(np.round(samples * scale), -32768, 32767).astype("<i2")
+    step = int(round(frame_s * sample_rate))
+    vad = webrtcvad.Vad(aggressiveness)
+    n = len(pcm) // step
+    return np.array(
+        [vad.is_speech(pcm[i * step:(i + 1) * step].tobytes(), sample_rate) for i in range(n)],
+        dtype=bool,
+    )
+
+
+def find_pauses(
+    samples: np.ndarray,
+    sample_rate: int = 16000,
+    aggressiveness: int = 2,
+    frame_s: float = 0.03,
+    min_pause_s: float = 0.2,
+    margin_s: float = 0.03,
+) -> list[tuple[float, float]]:
+    """Pauses as ``(start_s, end_s)``, sorted and disjoint.
+
+    Runs of non-speech frames shorter than ``min_pause_s`` are treated as
+    speech (stop closures, short gaps). A pause that touches speech is
+    shrunk by ``margin_s`` on that side; one at a file edge keeps the edge.
+    """
+    speech = speech_frames(samples, sample_rate, aggressiveness, frame_s)
+    duration_s = len(samples) / sample_rate
+    pauses = []
+    start = None
+    for i, is_speech in enumerate(np.append(speech, True)):
+        if not is_speech and start is None:
+            start = i
+        elif is_speech and start is not None:
+            a, b = start * frame_s, i * frame_s
+            if i == len(speech):
+                b = duration_s
+            if b - a >= min_pause_s:
+                a = a + margin_s if start > 0 else 0.0
+                b = b - margin_s if i < len(speech) else duration_s
+                if b > a:
+                    pauses.append((round(a, 6), round(b, 6)))
+            start = None
+    return pauses
