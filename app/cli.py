@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -74,7 +75,28 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"FAILED {utt_id}: {why}")
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+    if args.update_card:
+        _record_in_card(args, tally.utterances, metrics)
     return 0
+
+
+def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict) -> None:
+    """Store the figures in the model's JSON card, with the command that made them."""
+    import datetime
+    import platform
+
+    path = Path(args.model).with_suffix(".json")
+    meta = json.loads(path.read_text())
+    command = f"vowelseg bench --corpus {args.corpus} --vad {args.vad}"
+    meta["card"].setdefault("benchmarks", {})[Path(args.corpus).name] = {
+        "command": command + (f" --limit {args.limit}" if args.limit else ""),
+        "utterances": n_utterances,
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+    }
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"recorded in {path}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vad", type=int, choices=range(4), default=3)
     p.add_argument("--json", help="also write the figures as JSON here")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--update-card", action="store_true",
+                   help="store the figures in the model's card (models/NAME.json)")
     p.set_defaults(func=_bench)
     return parser
 

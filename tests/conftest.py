@@ -1,0 +1,83 @@
+"""Shared fixtures: the bundled model, the HTTP client, real audio sources."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from app.api import create_app
+from app.pipeline import load_resources
+from app.synth import available_voices, synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMIT = ROOT.parent / "shared" / "data" / "timit-dev"
+
+#: Sentences for synthetic tests; not the training recipe's random word strings.
+SENTENCES = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It is easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+)
+
+
+@pytest.fixture(scope="session")
+def resources():
+    return load_resources()
+
+
+@pytest.fixture(scope="session")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def timit() -> Path:
+    if not (TIMIT / "manifest.tsv").exists():
+        pytest.skip("../shared/data/timit-dev is not beside the repository")
+    return TIMIT
+
+
+@pytest.fixture(scope="session")
+def voices() -> list[str]:
+    found = available_voices()
+    if not found:
+        pytest.skip("espeak-ng/MBROLA voices are not installed (see .ci/run)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def synthetic(voices):
+    """Exactly-labelled MBROLA sentences, one voice after another, with silence padding."""
+    out = []
+    for i, text in enumerate(SENTENCES):
+        speech = synthesize(text, voices[i % len(voices)], rate_wpm=150 + 10 * i)
+        out.append((text, pad(speech, 0.3)))
+    return out
+
+
+def pad(speech, seconds: float):
+    """Put ``seconds`` of low noise before and after a LabelledSpeech."""
+    from app.synth import LabelledSpeech
+
+    rng = np.random.default_rng(0)
+    n = int(seconds * speech.sample_rate)
+    y = np.concatenate([np.zeros(n), speech.samples, np.zeros(n)])
+    y = (y + 1e-3 * rng.standard_normal(len(y))).astype(np.float32)
+    phones = [("SIL", 0.0, seconds)] + [(p, s + seconds, e + seconds) for p, s, e in speech.phones]
+    phones.append(("SIL", phones[-1][2], len(y) / speech.sample_rate))
+    return LabelledSpeech(y, speech.sample_rate, phones, speech.voice)
+
+
+def wav_bytes(samples: np.ndarray, rate: int, subtype: str = "PCM_16", fmt: str = "WAV") -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, subtype=subtype, format=fmt)
+    return buf.getvalue()

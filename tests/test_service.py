@@ -1,0 +1,159 @@
+"""POST /segment through HTTP: the JSON reply, vowel-only WAV, TextGrid, refusals."""
+
+from __future__ import annotations
+
+import io
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+from praatio import textgrid
+
+from tests.conftest import wav_bytes
+
+TEXT = "The birch canoe slid on the smooth planks."
+
+
+@pytest.fixture(scope="module")
+def speech(synthetic):
+    return synthetic[0][1]
+
+
+def post(client, data: bytes, transcript: str = TEXT, **form):
+    return client.post("/segment", files={"audio": ("x.wav", data, "audio/wav")},
+                       data={"transcript": transcript, **form})
+
+
+def test_health(client):
+    reply = client.get("/health")
+    assert reply.status_code == 200 and reply.json()["status"] == "ok"
+
+
+def test_json_reply_has_the_documented_shape(client, speech):
+    reply = post(client, wav_bytes(speech.samples, speech.sample_rate))
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["sample_rate"] == 16000
+    assert body["duration"] == pytest.approx(len(speech.samples) / 16000, abs=1e-4)
+    assert [w["word"] for w in body["words"]] == "the birch canoe slid on the smooth planks".split()
+    assert {p["class"] for p in body["phones"]} == {"vowel", "consonant"}
+    # one vowel per syllable: the birch ca-noe slid on the smooth planks
+    assert len(body["vowels"]) == sum(p["class"] == "vowel" for p in body["phones"]) == 9
+    assert body["vowels"][1]["word"] == "birch"
+    times = [t for p in body["phones"] for t in (p["start"], p["end"])]
+    assert times == sorted(times) and times[0] >= 0 and times[-1] <= body["duration"]
+    for pause in body["pauses"]:  # no phone inside a pause
+        assert all(p["end"] <= pause["start"] + 1e-9 or p["start"] >= pause["end"] - 1e-9
+                   for p in body["phones"])
+    # the leading and trailing 0.3 s of padding are pauses
+    assert body["pauses"][0]["start"] == 0 and body["pauses"][0]["end"] > 0.2
+    assert body["pauses"][-1]["end"] == body["duration"]
+
+
+def vowel_spans(body, rate, n):
+    spans = []
+    for v in body["vowels"]:
+        a, b = round(v["start"] * rate), min(n, round(v["end"] * rate))
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def variants(speech):
+    """The same sentence as 16-bit and float, mono and stereo, at 16 and 44.1 kHz."""
+    for rate in (16000, 44100):
+        y = speech.samples if rate == 16000 else librosa.resample(
+            speech.samples, orig_sr=16000, target_sr=rate)
+        for channels in (1, 2):
+            x = y if channels == 1 else np.stack([y, 0.5 * np.roll(y, 7)], axis=1)
+            for subtype in ("PCM_16", "FLOAT"):
+                yield rate, channels, subtype, x.astype(np.float32)
+
+
+@pytest.mark.parametrize("mode", ["mask", "concat"])
+def test_vowel_audio_is_a_bit_exact_copy_of_the_input(client, speech, mode):
+    for rate, channels, subtype, x in variants(speech):
+        data = wav_bytes(x, rate, subtype)
+        original, _ = sf.read(io.BytesIO(data), dtype="int16" if subtype == "PCM_16"
+                              else "float32", always_2d=True)
+        body = post(client, data).json()
+        reply = post(client, data, output="wav", mode=mode, fade_ms="0")
+        assert reply.status_code == 200 and reply.headers["content-type"] == "audio/wav"
+        out, out_rate = sf.read(io.BytesIO(reply.content), dtype=original.dtype,
+                                always_2d=True)
+        info = sf.info(io.BytesIO(reply.content))
+        assert (out_rate, info.channels, info.subtype) == (rate, channels, subtype)
+        spans = vowel_spans(body, rate, len(original))
+        assert len(spans) >= 8
+        if mode == "concat":
+            expected = np.concatenate([original[a:b] for a, b in spans])
+        else:
+            expected = np.zeros_like(original)
+            for a, b in spans:
+                expected[a:b] = original[a:b]
+        assert out.shape == expected.shape, (rate, channels, subtype)
+        assert np.array_equal(out, expected), (rate, channels, subtype)
+
+
+def test_fades_stay_outside_the_vowels(client, speech):
+    data = wav_bytes(speech.samples, 16000)
+    original, _ = sf.read(io.BytesIO(data), dtype="int16", always_2d=True)
+    body = post(client, data).json()
+    out, _ = sf.read(io.BytesIO(post(client, data, output="wav", mode="mask").content),
+                     dtype="int16", always_2d=True)
+    spans = vowel_spans(body, 16000, len(original))
+    inside = np.zeros(len(original), bool)
+    for a, b in spans:
+        inside[a:b] = True
+    assert np.array_equal(out[inside], original[inside])
+    faded = (~inside) & (out[:, 0] != 0)
+    assert 0 < faded.sum() <= 2 * 80 * len(spans)  # 5 ms at 16 kHz each side at most
+    assert np.all(np.abs(out[faded]) <= np.abs(original[faded]))
+
+
+def test_textgrid_tiers_equal_the_json(client, speech, tmp_path):
+    data = wav_bytes(speech.samples, 16000)
+    body = post(client, data).json()
+    reply = post(client, data, output="textgrid")
+    assert reply.status_code == 200
+    path = tmp_path / "x.TextGrid"
+    path.write_text(reply.text)
+    grid = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
+    assert list(grid.tierNames) == ["words", "phones", "vowels"]
+    for tier, key, label in (("words", "words", "word"), ("phones", "phones", "phone"),
+                             ("vowels", "vowels", "phone")):
+        got = [(round(e.start, 4), round(e.end, 4), e.label) for e in grid.getTier(tier).entries]
+        want = [(round(x["start"], 4), round(x["end"], 4), x[label]) for x in body[key]]
+        assert got == want, tier
+
+
+@pytest.mark.parametrize(
+    ("audio", "transcript", "status", "words"),
+    [
+        (b"not audio at all, just text" * 20, TEXT, 415, "could not decode"),
+        (b"", TEXT, 422, "empty"),
+        (b"RIFF\xff\xff\x00\x00WAVEfmt \x10\x00\x00\x00", TEXT, 415, "could not decode"),
+        (None, "", 422, "transcript"),
+        (None, "   ", 422, "transcript is empty"),
+        (None, "?! ... --", 422, "no pronounceable word"),
+        (None, "a " * 400, 422, "does not fit"),
+    ],
+)
+def test_bad_input_gets_a_4xx_that_says_why(client, speech, audio, transcript, status, words):
+    data = wav_bytes(speech.samples, 16000) if audio is None else audio
+    reply = post(client, data, transcript)
+    assert reply.status_code == status, reply.text
+    assert words in reply.json()["error"]
+
+
+def test_missing_fields_and_bad_options_are_422(client, speech):
+    data = wav_bytes(speech.samples, 16000)
+    reply = client.post("/segment", data={"transcript": TEXT})
+    assert reply.status_code == 422 and "audio" in reply.json()["error"]
+    reply = client.post("/segment", files={"audio": ("x.wav", data, "audio/wav")})
+    assert reply.status_code == 422 and "transcript" in reply.json()["error"]
+    reply = post(client, data, output="mp4")
+    assert reply.status_code == 422 and "output" in reply.json()["error"]
