@@ -8,69 +8,31 @@ and word-boundary agreement. Counts are pooled over all utterances.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from .corpus import (
+    REF_EXCLUDED,
+    REF_PAUSES,
+    REF_VOWELS,
+    Interval,
+    Utterance,
+    fold_reference,
+    speaker_of,
+)
+from .g2p import Lexicon
+from .model import AcousticModel
 from .phones import base_phone
+from .pipeline import Options, Resources, segment
 from .segments import Segmentation
+from .train import AdaptConfig, adapt_model, labelled_examples
 
-TIMIT_RATE = 16000
-REF_VOWELS = frozenset("iy ih eh ey ae aa aw ay ah ao oy ow uh uw ux er ax ix axr ax-h".split())
-REF_PAUSES = frozenset("h# pau epi".split())
-REF_EXCLUDED = frozenset("el em en eng".split())
-CLOSURES = {"bcl": "b", "dcl": "d", "gcl": "g", "pcl": "p", "tcl": "t", "kcl": "k"}
-RELEASES = {"bcl": {"b"}, "dcl": {"d", "jh"}, "gcl": {"g"}, "pcl": {"p"}, "tcl": {"t", "ch"},
-            "kcl": {"k"}}
-FOLD = {"ax": "AH", "ax-h": "AH", "ix": "IH", "axr": "ER", "ux": "UW", "el": "L", "em": "M",
-        "en": "N", "eng": "NG", "nx": "N", "dx": "T", "hv": "HH"}
 VB_TOLERANCES_S = (0.010, 0.020, 0.050)
 PB_TOLERANCES_S = (0.010, 0.020, 0.025, 0.050)
 WB_TOLERANCES_S = (0.020, 0.050)
-
-Interval = tuple[str, float, float]
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """One reference utterance: audio path, sentence, phone and word labels (s)."""
-
-    utt_id: str
-    wav: Path
-    text: str
-    phones: list[Interval]
-    words: list[Interval]
-    duration: float
-
-
-def read_labels(path: Path) -> list[Interval]:
-    """A TIMIT ``.phn``/``.wrd`` file as ``(label, start_s, end_s)``."""
-    rows = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 3:
-            rows.append((parts[2], int(parts[0]) / TIMIT_RATE, int(parts[1]) / TIMIT_RATE))
-    return rows
-
-
-def read_corpus(folder: Path) -> list[Utterance]:
-    """The utterances listed in ``folder/manifest.tsv``."""
-    folder = Path(folder)
-    with open(folder / "manifest.tsv", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [
-        Utterance(
-            utt_id=r["utt_id"], wav=folder / r["wav"], text=r["text"],
-            phones=read_labels(folder / r["phn"]), words=read_labels(folder / r["wrd"]),
-            duration=int(r["num_samples"]) / TIMIT_RATE,
-        )
-        for r in rows
-    ]
-
 
 # ---------------------------------------------------------------- frame classes
 
@@ -139,36 +101,6 @@ def vowel_boundary_counts(ref: Sequence[Interval], hyp: Sequence[Interval],
         match_greedy([x[k] for x in r], [x[k] for x in h], tol_s) for k in (0, 1)
     )
     return matched, 2 * len(r), 2 * len(h)
-
-
-def fold_reference(phones: Sequence[Interval]) -> list[Interval]:
-    """TIMIT phones folded to ARPAbet (closure+release = one stop, ``q`` merged
-    into what precedes it, pauses to ``SIL``, consecutive pauses merged)."""
-    out: list[list] = []
-    i = 0
-    while i < len(phones):
-        label, start, end = phones[i]
-        if label in CLOSURES:
-            nxt = phones[i + 1] if i + 1 < len(phones) else None
-            if nxt and nxt[0] in RELEASES[label] and abs(nxt[1] - end) < 1e-9:
-                out.append([nxt[0].upper(), start, nxt[2]])
-                i += 2
-                continue
-            out.append([CLOSURES[label].upper(), start, end])
-        elif label == "q":
-            if out:
-                out[-1][2] = end
-            else:
-                out.append(["SIL", start, end])
-        elif label in REF_PAUSES:
-            if out and out[-1][0] == "SIL":
-                out[-1][2] = end
-            else:
-                out.append(["SIL", start, end])
-        else:
-            out.append([FOLD.get(label, label.upper()), start, end])
-        i += 1
-    return [(lab, s, e) for lab, s, e in out]
 
 
 def fold_hypothesis(seg: Segmentation | None, duration: float) -> list[Interval]:
@@ -287,6 +219,17 @@ class Tally:
         self.utterances += 1
         self.audio_s += utt.duration
 
+    def merge(self, other: Tally) -> None:
+        """Pool another tally's counts into this one."""
+        for name in ("frames", "frames_right", "vowel_tp", "vowel_fp", "vowel_fn",
+                     "utterances", "audio_s", "wall_s"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for tol, counts in other.vb.items():
+            self.vb[tol] = [a + b for a, b in zip(self.vb[tol], counts, strict=True)]
+        self.pb_errors += other.pb_errors
+        self.wb_errors += other.wb_errors
+        self.failures += other.failures
+
     def metrics(self) -> dict[str, float]:
         """All figures, as named in the accuracy issue."""
         out = {"frame_acc3": self.frames_right / max(1, self.frames)}
@@ -330,6 +273,34 @@ def run(corpus: Sequence[Utterance], align: Aligner,
         if progress:
             progress(f"[{i + 1}/{len(corpus)}] {utt.utt_id}")
     return tally
+
+
+def run_heldout(
+    utterances: Sequence[Utterance],
+    prior: AcousticModel,
+    lexicon: Lexicon,
+    options: Options,
+    config: AdaptConfig,
+    progress: Callable[[str], None] | None = None,
+) -> Tally:
+    """Speaker-held-out scores of a model adapted on this corpus.
+
+    For each speaker, ``prior`` is adapted (as the recipe does) on the other
+    speakers' utterances only, then scored on the held-out speaker's; the
+    rounds' counts are pooled.
+    """
+    examples = dict(zip([u.utt_id for u in utterances],
+                        labelled_examples(utterances, prior.features), strict=True))
+    total = Tally()
+    for speaker in sorted({speaker_of(u) for u in utterances}):
+        train = [examples[u.utt_id] for u in utterances if speaker_of(u) != speaker]
+        resources = Resources(adapt_model(prior, train, config), lexicon)
+        test = [u for u in utterances if speaker_of(u) == speaker]
+        total.merge(run(test, lambda u, r=resources: segment(u.wav, u.text, r, options)))
+        if progress:
+            progress(f"held out {speaker}: {len(test)} utterances scored, "
+                     f"adapted on {len(train)}")
+    return total
 
 
 COLUMNS = ("frame_acc3", "vowel_f1", "vb_f1@10", "vb_f1@20", "vb_f1@50", "pb@10", "pb@20",

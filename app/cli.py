@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 
 from .errors import VowelsegError
-from .model import DEFAULT_MODEL
+from .model import DEFAULT_MODEL, MODELS_DIR, SYNTHETIC_MODEL
+
+
+def _shown(path: Path | str) -> str:
+    """A path as a user would type it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(MODELS_DIR.parent))
+    except ValueError:
+        return str(path)
 
 
 def _segment(args: argparse.Namespace) -> int:
@@ -48,7 +58,8 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(n_utterances=args.utterances, seed=args.seed, n_mix=args.mix)
     model = train_model(config, workers=args.workers,
                         progress=lambda s: print(s, file=sys.stderr, flush=True))
-    model.card["recipe"] = (f"vowelseg train --out {args.out} --utterances {args.utterances} "
+    model.card["recipe"] = (f"vowelseg train --out {_shown(args.out)} "
+                            f"--utterances {args.utterances} "
                             f"--seed {args.seed} --mix {args.mix}")
     save_model(model, Path(args.out))
     print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
@@ -57,40 +68,85 @@ def _train(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
+    from .corpus import read_corpus, speaker_of
+    from .model import load_model
     from .pipeline import Options, load_resources, segment
+    from .train import AdaptConfig
 
-    corpus = bench.read_corpus(Path(args.corpus))[: args.limit or None]
+    utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
     options = Options(vad_aggressiveness=args.vad)
-    segment(corpus[0].wav, corpus[0].text, resources, options)  # warm-up (JIT compile)
-    tally = bench.run(corpus, lambda u: segment(u.wav, u.text, resources, options),
-                      progress=(lambda s: print(s, file=sys.stderr)) if args.verbose else None)
+    say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
+    segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
+    card = resources.model.card
+    seen = set(card.get("adapted_on", {}).get("speakers", []))
+    overlap = seen & {speaker_of(u) for u in utterances}
+    if overlap:
+        print(f"the model was adapted on {len(overlap)} speakers of this corpus: scoring "
+              "speaker-held-out (prior adapted on the other speakers, each speaker in turn)")
+        prior = load_model(Path(args.model).parent / card["prior"])
+        tally = bench.run_heldout(utterances, prior, resources.lexicon, options,
+                                  AdaptConfig(**card["adapt_config"]), say)
+    else:
+        tally = bench.run(utterances, lambda u: segment(u.wav, u.text, resources, options), say)
     metrics = tally.metrics()
     print(f"corpus: {args.corpus} ({tally.utterances} utterances, {tally.audio_s:.1f} s of "
-          f"audio); model: {args.model}")
+          f"audio); model: {_shown(args.model)}")
     print(bench.format_table({"vowelseg": metrics}))
-    print(f"wall {tally.wall_s:.2f} s for {tally.audio_s:.1f} s of audio: "
-          f"real-time factor {metrics['rtf']:.4f}")
+    print(f"alignment wall time {tally.wall_s:.2f} s for {tally.audio_s:.1f} s of audio "
+          f"(decode + features + Viterbi per utterance): real-time factor {metrics['rtf']:.4f}")
     for utt_id, why in tally.failures:
         print(f"FAILED {utt_id}: {why}")
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
     if args.update_card:
-        _record_in_card(args, tally.utterances, metrics)
+        _record_in_card(args, tally.utterances, metrics, heldout=bool(overlap))
     return 0
 
 
-def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict) -> None:
+def _adapt(args: argparse.Namespace) -> int:
+    from .corpus import read_corpus, speaker_of
+    from .model import load_model, save_model
+    from .train import AdaptConfig, adapt_model, labelled_examples
+
+    prior = load_model(args.prior)
+    utterances = read_corpus(Path(args.corpus))
+    config = AdaptConfig(tau=args.tau, iterations=args.iterations)
+    print(f"adapting {args.prior} to {len(utterances)} utterances of {args.corpus}",
+          file=sys.stderr)
+    model = adapt_model(prior, labelled_examples(utterances, prior.features), config)
+    card = dict(prior.card)
+    card.pop("benchmarks", None)
+    card.update({
+        "prior": Path(args.prior).name,
+        "licence": "derived from the hand-labelled speech it was adapted on: for the "
+                   "timit-dev sample (LDC, CC BY-NC-SA) the model is for non-commercial use "
+                   "and shared alike; the synthetic-only prior carries no such terms",
+        "adapted_on": {"corpus": Path(args.corpus).name, "utterances": len(utterances),
+                       "speakers": sorted({speaker_of(u) for u in utterances})},
+        "adapt_config": config.__dict__,
+        "adapt_recipe": f"vowelseg adapt --prior {_shown(args.prior)} --corpus {args.corpus} "
+                        f"--out {_shown(args.out)} --tau {args.tau:g} "
+                        f"--iterations {args.iterations}",
+    })
+    save_model(dataclasses.replace(model, card=card), Path(args.out))
+    print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
+    return 0
+
+
+def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict,
+                    heldout: bool) -> None:
     """Store the figures in the model's JSON card, with the command that made them."""
     import datetime
     import platform
 
     path = Path(args.model).with_suffix(".json")
     meta = json.loads(path.read_text())
-    command = f"vowelseg bench --corpus {args.corpus} --vad {args.vad}"
+    command = f"vowelseg bench --model {_shown(args.model)} --corpus {args.corpus}"
     meta["card"].setdefault("benchmarks", {})[Path(args.corpus).name] = {
         "command": command + (f" --limit {args.limit}" if args.limit else ""),
         "utterances": n_utterances,
+        "speaker_held_out": heldout,
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
@@ -123,12 +179,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("train", help="rebuild the acoustic model from synthetic speech")
-    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--out", type=Path, default=SYNTHETIC_MODEL)
     p.add_argument("--utterances", type=int, default=1200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mix", type=int, default=4, help="Gaussians per state")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("adapt", help="adapt a model to hand-labelled speech (TIMIT format)")
+    p.add_argument("--prior", type=Path, default=SYNTHETIC_MODEL)
+    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--tau", type=float, default=1.0, help="MAP prior weight, frames")
+    p.add_argument("--iterations", type=int, default=3)
+    p.set_defaults(func=_adapt)
 
     p = sub.add_parser("bench", help="accuracy and speed on a TIMIT-format folder")
     p.add_argument("--corpus", default="../shared/data/timit-dev")

@@ -17,7 +17,11 @@ from .errors import ModelError
 from .features import FeatureConfig
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "vowelseg-en"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: The bundled model: synthetic-speech prior adapted to hand-labelled real speech.
+DEFAULT_MODEL = MODELS_DIR / "vowelseg-en"
+#: The prior, trained on synthetic speech only (no licence strings attached).
+SYNTHETIC_MODEL = MODELS_DIR / "vowelseg-en-synthetic"
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,39 @@ def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
     )
 
 
+def component_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray:
+    """Weighted log-likelihood of every frame under every mixture component.
+
+    The diagonal Gaussians are scored for all frames at once as two matrix
+    products.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_frames, n_phones * n_states, n_mix)`` float64, log of
+        weight times density.
+    """
+    n_phones, n_states, n_mix, dim = model.means.shape
+    mu = model.means.reshape(-1, dim)
+    inv_var = 1.0 / model.variances.reshape(-1, dim)
+    const = (
+        np.log(np.maximum(model.weights.reshape(-1), 1e-30))
+        - 0.5 * (dim * LOG_2PI + np.log(model.variances.reshape(-1, dim)).sum(1))
+        - 0.5 * (mu * mu * inv_var).sum(1)
+    )
+    x = feats.astype(np.float64)
+    comp = const + x @ (mu * inv_var).T - 0.5 * (x * x) @ inv_var.T
+    return comp.reshape(len(x), n_phones * n_states, n_mix)
+
+
+def logsumexp_last(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=-1))`` computed stably."""
+    peak = a.max(axis=-1)
+    return peak + np.log(np.exp(a - peak[..., None]).sum(axis=-1))
+
+
 def state_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray:
     """Log-likelihood of every frame under every phone state.
-
-    The diagonal Gaussians are scored for all frames at once as two
-    matrix products, then combined over mixtures with log-sum-exp.
 
     Parameters
     ----------
@@ -127,17 +159,4 @@ def state_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray
         ``(n_frames, n_phones * n_states)`` float32; column
         ``p * n_states + s`` is state ``s`` of phone ``p``.
     """
-    n_phones, n_states, n_mix, dim = model.means.shape
-    mu = model.means.reshape(-1, dim)
-    inv_var = 1.0 / model.variances.reshape(-1, dim)
-    const = (
-        np.log(np.maximum(model.weights.reshape(-1), 1e-30))
-        - 0.5 * (dim * LOG_2PI + np.log(model.variances.reshape(-1, dim)).sum(1))
-        - 0.5 * (mu * mu * inv_var).sum(1)
-    )
-    x = feats.astype(np.float64)
-    comp = const + x @ (mu * inv_var).T - 0.5 * (x * x) @ inv_var.T
-    comp = comp.reshape(len(x), n_phones * n_states, n_mix)
-    peak = comp.max(axis=2)
-    out = peak + np.log(np.exp(comp - peak[..., None]).sum(axis=2))
-    return out.astype(np.float32)
+    return logsumexp_last(component_log_likelihoods(model, feats)).astype(np.float32)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .align import build_graph, forbid_speech, viterbi
+from .adapt import Stats, accumulate, map_update
+from .align import AlignmentGraph, build_graph, forbid_speech, viterbi
 from .audio import Audio, analysis_signal, read_audio
 from .errors import AlignmentError
 from .features import mfcc_features
-from .g2p import Lexicon, load_lexicon, transcript_words
+from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
 from .segments import Segmentation, build_segmentation
 from .vad import find_pauses
@@ -39,11 +40,46 @@ class Options:
         Shortest non-speech stretch treated as a pause.
     use_vad : bool
         Forbid phones inside the VAD's pauses.
+    adapt_passes : int
+        Times to adapt the model's means to this recording (MAP, using the
+        previous pass's alignment as labels) and align again; 0 for none.
+    adapt_tau : float
+        MAP prior weight for those passes, in frames.
     """
 
     vad_aggressiveness: int = 3
     min_pause_s: float = 0.2
     use_vad: bool = True
+    adapt_passes: int = 0
+    adapt_tau: float = 20.0
+
+
+def align_frames(graph: AlignmentGraph, model: AcousticModel, loglik: np.ndarray,
+                 pause_mask: np.ndarray | None, words: list[Word],
+                 duration_s: float) -> np.ndarray:
+    """Viterbi path with phones kept out of the VAD's pauses where possible.
+
+    If the VAD's pauses cut through a word (no path fits), the alignment is
+    made without them.
+
+    Raises
+    ------
+    AlignmentError
+        If the transcript cannot fit the audio at all.
+    """
+    if pause_mask is not None and pause_mask.any():
+        try:
+            return viterbi(graph, forbid_speech(loglik, model, pause_mask))[0]
+        except AlignmentError:
+            pass
+    try:
+        return viterbi(graph, loglik)[0]
+    except AlignmentError:
+        n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
+        raise AlignmentError(
+            f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
+            f"fit {duration_s:.2f} s of audio: check that it matches the recording"
+        ) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,24 +135,17 @@ def segment(
     feats = mfcc_features(signal, model.features)
     loglik = state_log_likelihoods(model, feats)
     graph = build_graph(words, model)
-    path = None
+    mask = None
     if options.use_vad:
         pauses = find_pauses(signal, model.features.sample_rate, options.vad_aggressiveness,
                              min_pause_s=options.min_pause_s)
         mask = pause_frames(pauses, len(feats), model.features.hop_s)
-        if mask.any():
-            try:
-                path, _ = viterbi(graph, forbid_speech(loglik, model, mask))
-            except AlignmentError:
-                path = None  # the VAD cut through a word: align without it
-    if path is None:
-        try:
-            path, _ = viterbi(graph, loglik)
-        except AlignmentError:
-            n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
-            raise AlignmentError(
-                f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
-                f"fit {audio.duration_s:.2f} s of audio: check that it matches the recording"
-            ) from None
+    path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
+    for _ in range(options.adapt_passes):
+        stats = Stats.zeros(model)
+        accumulate(stats, model, feats, graph.node_column[path])
+        adapted = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
+        loglik = state_log_likelihoods(adapted, feats)
+        path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
     return build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
                               audio.sample_rate)

@@ -11,7 +11,7 @@ import logging
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -19,8 +19,11 @@ import numpy as np
 from hmmlearn.hmm import GMMHMM
 from sklearn.mixture import GaussianMixture
 
+from .adapt import Stats, accumulate, label_columns, map_update
+from .audio import analysis_signal, read_audio
+from .corpus import Utterance, fold_reference
 from .features import FeatureConfig, mfcc_features
-from .model import AcousticModel
+from .model import AcousticModel, state_log_likelihoods
 from .phones import PHONES
 from .synth import LabelledSpeech, available_voices, synthesize
 
@@ -303,3 +306,54 @@ def train_model(
         "train_seconds": round(time.monotonic() - t0, 1),
     }
     return AcousticModel(PHONES, weights, means, variances, stay, features, card)
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """Adapting a model to hand-labelled real speech.
+
+    Attributes
+    ----------
+    tau : float
+        MAP prior weight in frames: small values let the real data dominate
+        wherever it has frames, and keep the prior where it has none.
+    iterations : int
+        Re-estimation passes (state alignment within the labelled phones,
+        then MAP update from the prior).
+    """
+
+    tau: float = 1.0
+    iterations: int = 3
+
+
+def labelled_examples(
+    utterances: Sequence[Utterance], features: FeatureConfig
+) -> list[tuple[np.ndarray, list[tuple[str, int, int]]]]:
+    """Features and frame-level ARPAbet labels of hand-labelled utterances."""
+    out = []
+    for utt in utterances:
+        signal = analysis_signal(read_audio(utt.wav.read_bytes()), features.sample_rate)
+        feats = mfcc_features(signal, features)
+        phones = fold_reference(utt.phones)
+        out.append((feats, frame_segments(phones, len(feats), features.hop_s)))
+    return out
+
+
+def adapt_model(
+    prior: AcousticModel,
+    examples: Sequence[tuple[np.ndarray, list[tuple[str, int, int]]]],
+    config: AdaptConfig = AdaptConfig(),
+) -> AcousticModel:
+    """MAP-adapt every state's means, variances and weights to labelled speech.
+
+    Each pass aligns HMM states inside the labelled phone segments with the
+    current model, gathers statistics, and re-estimates from the prior.
+    """
+    model = prior
+    for _ in range(config.iterations):
+        stats = Stats.zeros(model)
+        for feats, segments in examples:
+            columns = label_columns(model, state_log_likelihoods(model, feats), segments)
+            accumulate(stats, model, feats, columns)
+        model = map_update(prior, stats, config.tau)
+    return model

@@ -1,17 +1,21 @@
 """End to end through HTTP on real audio, scored with the benchmark's own measure.
 
-Thresholds sit a few points under the figures measured when the bundled model
-was trained (see models/vowelseg-en.json), so a regression in any stage fails.
+Thresholds sit a few points under the figures measured with the bundled recipe,
+so a regression in any stage fails.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
-from app import bench
+from app import bench, corpus
+from app.api import create_app
+from app.model import SYNTHETIC_MODEL, load_model, save_model
 from app.phones import phone_class
 from app.segments import PhoneInterval, Segmentation, WordInterval
+from app.train import AdaptConfig, adapt_model, labelled_examples
 from tests.conftest import wav_bytes
 
 
@@ -50,31 +54,39 @@ def synthetic_scores(client, synthetic) -> dict[str, float]:
 def test_mbrola_sentences_vowel_boundaries(client, synthetic):
     scores = synthetic_scores(client, synthetic)
     print(scores)
-    assert scores["frame_acc3"] >= 0.92  # measured 0.946
-    assert scores["vb_f1@20"] >= 0.88  # measured 0.918
+    # The bundled model is adapted to real speech; on MBROLA audio it measured
+    # frame_acc3 0.857, vb_f1@20 0.718 (the synthetic-only prior: 0.946, 0.918).
+    assert scores["frame_acc3"] >= 0.83
+    assert scores["vb_f1@20"] >= 0.68
 
 
 @pytest.fixture(scope="module")
-def timit_sample(timit):
-    """One utterance of each of the 8 speakers (the si* sentences: unique texts)."""
-    corpus = bench.read_corpus(timit)
-    picked = {}
-    for utt in corpus:
-        speaker, name = utt.utt_id.split("/")
-        if name.startswith("si") and speaker not in picked:
-            picked[speaker] = utt
-    return list(picked.values())
+def heldout_client(timit, resources, tmp_path_factory):
+    """The service on a model adapted (as the recipe does) on 7 timit-dev speakers,
+    with the 8th speaker's 10 utterances to test on."""
+    utterances = corpus.read_corpus(timit)
+    held_out = sorted({corpus.speaker_of(u) for u in utterances})[-1]
+    train = [u for u in utterances if corpus.speaker_of(u) != held_out]
+    prior = load_model(SYNTHETIC_MODEL)
+    adapted = adapt_model(prior, labelled_examples(train, prior.features), AdaptConfig())
+    path = tmp_path_factory.mktemp("model") / "heldout"
+    save_model(adapted, path)
+    test = [u for u in utterances if corpus.speaker_of(u) == held_out]
+    with TestClient(create_app(path)) as client:
+        yield client, test
 
 
-def test_timit_dev_through_http(client, timit_sample):
+def test_timit_dev_held_out_speaker_through_http(heldout_client):
+    client, test = heldout_client
     tally = bench.Tally()
-    for utt in timit_sample:
+    for utt in test:
         tally.add(utt, segment_over_http(client, utt.wav.read_bytes(), utt.text))
     m = tally.metrics()
     print({k: round(v, 3) for k, v in m.items()})
-    assert m["failed"] == 0 and m["utterances"] == 8
-    assert m["frame_acc3"] >= 0.74  # measured 0.772
-    assert m["vowel_f1"] >= 0.70  # 0.738
-    assert m["vb_f1@50"] >= 0.85  # 0.890
-    assert m["pb@50"] >= 0.78  # 0.824
-    assert m["word_mae_ms"] <= 35  # 29.2
+    assert m["failed"] == 0 and m["utterances"] == 10
+    # measured: frame_acc3 0.848, vowel_f1 0.859, vb_f1@20 0.793, pb@20 0.745, word MAE 16.4 ms
+    assert m["frame_acc3"] >= 0.82
+    assert m["vowel_f1"] >= 0.83
+    assert m["vb_f1@20"] >= 0.75
+    assert m["pb@20"] >= 0.70
+    assert m["word_mae_ms"] <= 20

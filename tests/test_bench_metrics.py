@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import bench
+from app import bench, corpus
 from app.segments import PhoneInterval, Segmentation, WordInterval
 
 
@@ -20,18 +20,18 @@ REF_WORDS = [("she", 0.1, 0.3), ("had", 0.3, 0.6)]
 
 
 def utterance():
-    return bench.Utterance("x", None, "She had", REF_PHONES, REF_WORDS, 0.8)
+    return corpus.Utterance("x", None, "She had", REF_PHONES, REF_WORDS, 0.8)
 
 
 def test_fold_reference_merges_closure_and_release_and_pauses():
-    folded = bench.fold_reference(REF_PHONES + [("pau", 0.8, 0.9)])
+    folded = corpus.fold_reference(REF_PHONES + [("pau", 0.8, 0.9)])
     assert [p for p, _, _ in folded] == ["SIL", "SH", "IY", "HH", "AE", "D", "SIL"]
     assert folded[5] == ("D", 0.5, 0.6)
     assert folded[-1] == ("SIL", 0.6, 0.9)
 
 
 def test_fold_reference_lone_closure_and_glottal_stop():
-    folded = bench.fold_reference([("ah", 0, 1), ("q", 1, 2), ("tcl", 2, 3), ("s", 3, 4)])
+    folded = corpus.fold_reference([("ah", 0, 1), ("q", 1, 2), ("tcl", 2, 3), ("s", 3, 4)])
     assert folded == [("AH", 0, 2), ("T", 2, 3), ("S", 3, 4)]
 
 

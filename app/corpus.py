@@ -1,0 +1,97 @@
+"""TIMIT-format corpora: ``manifest.tsv`` + ``.phn``/``.wrd`` labels in samples.
+
+Read by the benchmark (as reference) and by the training recipe (as
+hand-labelled speech to adapt the model to).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TIMIT_RATE = 16000
+REF_VOWELS = frozenset("iy ih eh ey ae aa aw ay ah ao oy ow uh uw ux er ax ix axr ax-h".split())
+REF_PAUSES = frozenset("h# pau epi".split())
+REF_EXCLUDED = frozenset("el em en eng".split())
+CLOSURES = {"bcl": "b", "dcl": "d", "gcl": "g", "pcl": "p", "tcl": "t", "kcl": "k"}
+RELEASES = {"bcl": {"b"}, "dcl": {"d", "jh"}, "gcl": {"g"}, "pcl": {"p"}, "tcl": {"t", "ch"},
+            "kcl": {"k"}}
+FOLD = {"ax": "AH", "ax-h": "AH", "ix": "IH", "axr": "ER", "ux": "UW", "el": "L", "em": "M",
+        "en": "N", "eng": "NG", "nx": "N", "dx": "T", "hv": "HH"}
+Interval = tuple[str, float, float]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One reference utterance: audio path, sentence, phone and word labels (s)."""
+
+    utt_id: str
+    wav: Path
+    text: str
+    phones: list[Interval]
+    words: list[Interval]
+    duration: float
+
+
+def read_labels(path: Path) -> list[Interval]:
+    """A TIMIT ``.phn``/``.wrd`` file as ``(label, start_s, end_s)``."""
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            rows.append((parts[2], int(parts[0]) / TIMIT_RATE, int(parts[1]) / TIMIT_RATE))
+    return rows
+
+
+def read_corpus(folder: Path) -> list[Utterance]:
+    """The utterances listed in ``folder/manifest.tsv``."""
+    folder = Path(folder)
+    with open(folder / "manifest.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return [
+        Utterance(
+            utt_id=r["utt_id"], wav=folder / r["wav"], text=r["text"],
+            phones=read_labels(folder / r["phn"]), words=read_labels(folder / r["wrd"]),
+            duration=int(r["num_samples"]) / TIMIT_RATE,
+        )
+        for r in rows
+    ]
+
+
+
+
+def speaker_of(utt: Utterance) -> str:
+    """The speaker part of a ``speaker/utterance`` id."""
+    return utt.utt_id.split("/")[0]
+
+
+def fold_reference(phones: Sequence[Interval]) -> list[Interval]:
+    """TIMIT phones folded to ARPAbet (closure+release = one stop, ``q`` merged
+    into what precedes it, pauses to ``SIL``, consecutive pauses merged)."""
+    out: list[list] = []
+    i = 0
+    while i < len(phones):
+        label, start, end = phones[i]
+        if label in CLOSURES:
+            nxt = phones[i + 1] if i + 1 < len(phones) else None
+            if nxt and nxt[0] in RELEASES[label] and abs(nxt[1] - end) < 1e-9:
+                out.append([nxt[0].upper(), start, nxt[2]])
+                i += 2
+                continue
+            out.append([CLOSURES[label].upper(), start, end])
+        elif label == "q":
+            if out:
+                out[-1][2] = end
+            else:
+                out.append(["SIL", start, end])
+        elif label in REF_PAUSES:
+            if out and out[-1][0] == "SIL":
+                out[-1][2] = end
+            else:
+                out.append(["SIL", start, end])
+        else:
+            out.append([FOLD.get(label, label.upper()), start, end])
+        i += 1
+    return [(lab, s, e) for lab, s, e in out]
