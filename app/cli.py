@@ -90,9 +90,23 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         tally = bench.run(utterances, lambda u: segment(u.wav, u.text, resources, options), say)
     metrics = tally.metrics()
+    rows = {"vowelseg": metrics}
+    if args.peer == "pocketsphinx":
+        from .peers import pocketsphinx_decoder, pocketsphinx_segment
+
+        decoder = pocketsphinx_decoder()
+        peer = bench.run(utterances, lambda u: pocketsphinx_segment(
+            decoder, u.wav, u.text, resources.lexicon), say)
+        rows["pocketsphinx"] = peer.metrics()
+        for utt_id, why in peer.failures:
+            print(f"pocketsphinx FAILED {utt_id}: {why}")
     print(f"corpus: {args.corpus} ({tally.utterances} utterances, {tally.audio_s:.1f} s of "
           f"audio); model: {_shown(args.model)}")
-    print(bench.format_table({"vowelseg": metrics}))
+    print(bench.format_table(rows))
+    if len(rows) > 1:
+        ratio = rows["pocketsphinx"]["rtf"] / max(1e-9, metrics["rtf"])
+        print(f"speed: vowelseg is {ratio:.1f}x faster per audio second than pocketsphinx "
+              "(same utterances, same run)")
     print(f"alignment wall time {tally.wall_s:.2f} s for {tally.audio_s:.1f} s of audio "
           f"(decode + features + Viterbi per utterance): real-time factor {metrics['rtf']:.4f}")
     for utt_id, why in tally.failures:
@@ -199,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
     p.add_argument("--vad", type=int, choices=range(4), default=3)
+    p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
     p.add_argument("--json", help="also write the figures as JSON here")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--update-card", action="store_true",

@@ -7,6 +7,7 @@ seed, so ``vowelseg train`` rebuilds ``models/`` reproducibly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
@@ -320,10 +321,17 @@ class AdaptConfig:
     iterations : int
         Re-estimation passes (state alignment within the labelled phones,
         then MAP update from the prior).
+    durations : bool
+        Also re-estimate the stay probabilities from the observed state
+        durations.
+    tau_visits : float
+        Prior weight of those durations, in state visits.
     """
 
     tau: float = 1.0
     iterations: int = 3
+    durations: bool = True
+    tau_visits: float = 5.0
 
 
 def labelled_examples(
@@ -352,8 +360,34 @@ def adapt_model(
     model = prior
     for _ in range(config.iterations):
         stats = Stats.zeros(model)
+        frames = np.zeros(model.stay_logprob.size)
+        visits = np.zeros(model.stay_logprob.size)
         for feats, segments in examples:
             columns = label_columns(model, state_log_likelihoods(model, feats), segments)
             accumulate(stats, model, feats, columns)
+            if config.durations:
+                _count_state_visits(columns, frames, visits)
         model = map_update(prior, stats, config.tau)
+        if config.durations:
+            model = dataclasses.replace(model, stay_logprob=_map_stay(prior, frames, visits,
+                                                                      config.tau_visits))
     return model
+
+
+def _count_state_visits(columns: np.ndarray, frames: np.ndarray, visits: np.ndarray) -> None:
+    """Add each run of one state column: its length to ``frames``, 1 to ``visits``."""
+    cuts = np.flatnonzero(np.diff(columns)) + 1
+    starts = np.concatenate([[0], cuts])
+    lengths = np.diff(np.concatenate([starts, [len(columns)]]))
+    keep = columns[starts] >= 0
+    np.add.at(frames, columns[starts][keep], lengths[keep])
+    np.add.at(visits, columns[starts][keep], 1)
+
+
+def _map_stay(prior: AcousticModel, frames: np.ndarray, visits: np.ndarray,
+              tau_visits: float) -> np.ndarray:
+    """Stay log-probabilities from observed mean state durations, shrunk to the prior's."""
+    prior_dur = 1.0 / (1.0 - np.exp(prior.stay_logprob.reshape(-1)))
+    mean_dur = (tau_visits * prior_dur + frames) / (tau_visits + visits)
+    stay = np.log(1.0 - 1.0 / np.maximum(mean_dur, 1.0 + 1e-3))
+    return stay.reshape(prior.stay_logprob.shape)
