@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -23,10 +25,9 @@ from .corpus import (
     fold_reference,
     speaker_of,
 )
-from .g2p import Lexicon
-from .model import AcousticModel
+from .model import load_model
 from .phones import base_phone
-from .pipeline import Options, Resources, segment
+from .pipeline import Options, Resources, load_resources, segment
 from .segments import Segmentation
 from .train import AdaptConfig, adapt_model, labelled_examples
 
@@ -277,30 +278,38 @@ def run(corpus: Sequence[Utterance], align: Aligner,
 
 def run_heldout(
     utterances: Sequence[Utterance],
-    prior: AcousticModel,
-    lexicon: Lexicon,
+    prior_path: Path,
     options: Options,
     config: AdaptConfig,
+    workers: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> Tally:
-    """Speaker-held-out scores of a model adapted on this corpus.
+    """Speaker-held-out scores of a model fitted on this corpus.
 
-    For each speaker, ``prior`` is adapted (as the recipe does) on the other
-    speakers' utterances only, then scored on the held-out speaker's; the
-    rounds' counts are pooled.
+    For each speaker, the prior at ``prior_path`` is fitted (as the recipe
+    does) on the other speakers' utterances only, then scored on the
+    held-out speaker's; the rounds run in parallel and their counts are pooled.
     """
-    examples = dict(zip([u.utt_id for u in utterances],
-                        labelled_examples(utterances, prior.features), strict=True))
+    speakers = sorted({speaker_of(u) for u in utterances})
+    jobs = [(list(utterances), s, Path(prior_path), options, config) for s in speakers]
     total = Tally()
-    for speaker in sorted({speaker_of(u) for u in utterances}):
-        train = [examples[u.utt_id] for u in utterances if speaker_of(u) != speaker]
-        resources = Resources(adapt_model(prior, train, config), lexicon)
-        test = [u for u in utterances if speaker_of(u) == speaker]
-        total.merge(run(test, lambda u, r=resources: segment(u.wav, u.text, r, options)))
-        if progress:
-            progress(f"held out {speaker}: {len(test)} utterances scored, "
-                     f"adapted on {len(train)}")
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for speaker, tally in zip(speakers, pool.map(_heldout_round, jobs), strict=True):
+            total.merge(tally)
+            if progress:
+                progress(f"held out {speaker}: {tally.utterances} utterances scored")
     return total
+
+
+def _heldout_round(job: tuple[list[Utterance], str, Path, Options, AdaptConfig]) -> Tally:
+    utterances, speaker, prior_path, options, config = job
+    prior = load_model(prior_path)
+    train = [u for u in utterances if speaker_of(u) != speaker]
+    examples = [ex for speed in config.speeds
+                for ex in labelled_examples(train, prior.features, speed)]
+    resources = Resources(adapt_model(prior, examples, config), load_resources().lexicon)
+    test = [u for u in utterances if speaker_of(u) == speaker]
+    return run(test, lambda u: segment(u.wav, u.text, resources, options))
 
 
 COLUMNS = ("frame_acc3", "vowel_f1", "vb_f1@10", "vb_f1@20", "vb_f1@50", "pb@10", "pb@20",

@@ -69,7 +69,6 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
     from .corpus import read_corpus, speaker_of
-    from .model import load_model
     from .pipeline import Options, load_resources, segment
     from .train import AdaptConfig
 
@@ -84,9 +83,9 @@ def _bench(args: argparse.Namespace) -> int:
     if overlap:
         print(f"the model was adapted on {len(overlap)} speakers of this corpus: scoring "
               "speaker-held-out (prior adapted on the other speakers, each speaker in turn)")
-        prior = load_model(Path(args.model).parent / card["prior"])
-        tally = bench.run_heldout(utterances, prior, resources.lexicon, options,
-                                  AdaptConfig(**card["adapt_config"]), say)
+        tally = bench.run_heldout(utterances, Path(args.model).parent / card["prior"], options,
+                                  AdaptConfig.from_dict(card["adapt_config"]),
+                                  progress=say)
     else:
         tally = bench.run(utterances, lambda u: segment(u.wav, u.text, resources, options), say)
     metrics = tally.metrics()
@@ -125,10 +124,12 @@ def _adapt(args: argparse.Namespace) -> int:
 
     prior = load_model(args.prior)
     utterances = read_corpus(Path(args.corpus))
-    config = AdaptConfig(tau=args.tau, iterations=args.iterations)
-    print(f"adapting {args.prior} to {len(utterances)} utterances of {args.corpus}",
-          file=sys.stderr)
-    model = adapt_model(prior, labelled_examples(utterances, prior.features), config)
+    config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds))
+    print(f"fitting {_shown(args.prior)} to {len(utterances)} utterances of {args.corpus} "
+          f"({config})", file=sys.stderr)
+    examples = [ex for speed in config.speeds
+                for ex in labelled_examples(utterances, prior.features, speed)]
+    model = adapt_model(prior, examples, config)
     card = dict(prior.card)
     card.pop("benchmarks", None)
     card.update({
@@ -138,10 +139,10 @@ def _adapt(args: argparse.Namespace) -> int:
                    "and shared alike; the synthetic-only prior carries no such terms",
         "adapted_on": {"corpus": Path(args.corpus).name, "utterances": len(utterances),
                        "speakers": sorted({speaker_of(u) for u in utterances})},
-        "adapt_config": config.__dict__,
+        "adapt_config": dataclasses.asdict(config),
         "adapt_recipe": f"vowelseg adapt --prior {_shown(args.prior)} --corpus {args.corpus} "
-                        f"--out {_shown(args.out)} --tau {args.tau:g} "
-                        f"--iterations {args.iterations}",
+                        f"--out {_shown(args.out)} --method {args.method} --mix {args.mix} "
+                        f"--speeds {' '.join(f'{s:g}' for s in args.speeds)}",
     })
     save_model(dataclasses.replace(model, card=card), Path(args.out))
     print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
@@ -204,8 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prior", type=Path, default=SYNTHETIC_MODEL)
     p.add_argument("--corpus", default="../shared/data/timit-dev")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
-    p.add_argument("--tau", type=float, default=1.0, help="MAP prior weight, frames")
-    p.add_argument("--iterations", type=int, default=3)
+    p.add_argument("--method", choices=("ml", "map"), default="ml",
+                   help="ml: re-train each phone on the real data (prior where data is "
+                        "thin); map: MAP re-estimation from the prior")
+    p.add_argument("--mix", type=int, default=2, help="Gaussians per state (ml)")
+    p.add_argument("--speeds", type=float, nargs="+", default=[1.0],
+                   help="speed-perturbation factors, e.g. 0.9 1.0 1.1")
     p.set_defaults(func=_adapt)
 
     p = sub.add_parser("bench", help="accuracy and speed on a TIMIT-format folder")

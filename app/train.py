@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import librosa
 import numpy as np
 from hmmlearn.hmm import GMMHMM
 from sklearn.mixture import GaussianMixture
@@ -311,38 +312,69 @@ def train_model(
 
 @dataclass(frozen=True)
 class AdaptConfig:
-    """Adapting a model to hand-labelled real speech.
+    """Fitting a model to hand-labelled real speech.
 
     Attributes
     ----------
+    method : str
+        ``"ml"``: each phone is re-trained on the real segments alone
+        (Baum-Welch, as :func:`fit_phone`), keeping the prior's HMM for a
+        phone with fewer than ``min_segments`` of them. ``"map"``: MAP
+        re-estimation from the prior.
+    n_mix : int
+        Gaussians per state for ``ml``.
+    n_iter : int
+        Baum-Welch iterations for ``ml``.
+    min_segments : int
+        Fewer real segments than this and a phone keeps the prior (``ml``).
+    speeds : tuple of float
+        Speed-perturbation factors; each adds a resampled copy of the data.
     tau : float
-        MAP prior weight in frames: small values let the real data dominate
-        wherever it has frames, and keep the prior where it has none.
+        MAP prior weight in frames (``map``).
     iterations : int
-        Re-estimation passes (state alignment within the labelled phones,
-        then MAP update from the prior).
+        Passes of state alignment and MAP update (``map``).
     durations : bool
-        Also re-estimate the stay probabilities from the observed state
-        durations.
+        Re-estimate stay probabilities from observed state durations (``map``).
     tau_visits : float
         Prior weight of those durations, in state visits.
     """
 
+    method: str = "ml"
+    n_mix: int = 2
+    n_iter: int = 8
+    min_segments: int = 10
+    speeds: tuple[float, ...] = (1.0,)
     tau: float = 1.0
     iterations: int = 3
     durations: bool = True
     tau_visits: float = 5.0
 
+    @classmethod
+    def from_dict(cls, data: dict) -> AdaptConfig:
+        """From a model card's ``adapt_config`` (JSON turns tuples into lists)."""
+        data = dict(data)
+        if "speeds" in data:
+            data["speeds"] = tuple(data["speeds"])
+        return cls(**data)
+
 
 def labelled_examples(
-    utterances: Sequence[Utterance], features: FeatureConfig
+    utterances: Sequence[Utterance], features: FeatureConfig, speed: float = 1.0
 ) -> list[tuple[np.ndarray, list[tuple[str, int, int]]]]:
-    """Features and frame-level ARPAbet labels of hand-labelled utterances."""
+    """Features and frame-level ARPAbet labels of hand-labelled utterances.
+
+    ``speed`` other than 1 plays the audio faster (``> 1``) or slower by
+    resampling, which scales durations by ``1/speed`` and the spectrum by
+    ``speed`` (speed perturbation); the labels are scaled to match.
+    """
     out = []
     for utt in utterances:
         signal = analysis_signal(read_audio(utt.wav.read_bytes()), features.sample_rate)
+        if speed != 1.0:
+            signal = librosa.resample(signal, orig_sr=features.sample_rate * speed,
+                                      target_sr=features.sample_rate)
         feats = mfcc_features(signal, features)
-        phones = fold_reference(utt.phones)
+        phones = [(p, s / speed, e / speed) for p, s, e in fold_reference(utt.phones)]
         out.append((feats, frame_segments(phones, len(feats), features.hop_s)))
     return out
 
@@ -352,11 +384,11 @@ def adapt_model(
     examples: Sequence[tuple[np.ndarray, list[tuple[str, int, int]]]],
     config: AdaptConfig = AdaptConfig(),
 ) -> AcousticModel:
-    """MAP-adapt every state's means, variances and weights to labelled speech.
-
-    Each pass aligns HMM states inside the labelled phone segments with the
-    current model, gathers statistics, and re-estimates from the prior.
-    """
+    """Fit the model to labelled speech (``config.method``: ``ml`` or ``map``)."""
+    if config.method == "ml":
+        return _fit_ml(prior, examples, config)
+    if config.method != "map":
+        raise ValueError(f"unknown adaptation method {config.method!r}")
     model = prior
     for _ in range(config.iterations):
         stats = Stats.zeros(model)
@@ -372,6 +404,41 @@ def adapt_model(
             model = dataclasses.replace(model, stay_logprob=_map_stay(prior, frames, visits,
                                                                       config.tau_visits))
     return model
+
+
+def _fit_ml(
+    prior: AcousticModel,
+    examples: Sequence[tuple[np.ndarray, list[tuple[str, int, int]]]],
+    config: AdaptConfig,
+) -> AcousticModel:
+    """Per-phone Baum-Welch on the labelled segments; the prior where data is thin."""
+    segments: dict[str, list[np.ndarray]] = defaultdict(list)
+    for feats, labels in examples:
+        for phone, a, b in labels:
+            segments[phone].append(feats[a:b])
+    n_phones, n_states = prior.stay_logprob.shape
+    dim = prior.means.shape[3]
+    n_mix = config.n_mix
+    weights = np.zeros((n_phones, n_states, n_mix))
+    means = np.zeros((n_phones, n_states, n_mix, dim))
+    variances = np.ones((n_phones, n_states, n_mix, dim))
+    stay = prior.stay_logprob.copy()
+    for p, phone in enumerate(prior.phones):
+        segs = segments.get(phone, [])
+        if len(segs) >= config.min_segments:
+            w, m, v, s = fit_phone(segs, n_states, n_mix, config.n_iter, seed=0)
+            k = w.shape[1]
+            weights[p, :, :k], means[p, :, :k], variances[p, :, :k], stay[p] = w, m, v, s
+        else:  # keep the prior's strongest components
+            order = np.argsort(-prior.weights[p], axis=1)[:, :n_mix]
+            for st in range(n_states):
+                k = order[st]
+                w = prior.weights[p, st, k]
+                weights[p, st, : len(k)] = w / w.sum()
+                means[p, st, : len(k)] = prior.means[p, st, k]
+                variances[p, st, : len(k)] = prior.variances[p, st, k]
+    return dataclasses.replace(prior, weights=weights, means=means, variances=variances,
+                               stay_logprob=stay)
 
 
 def _count_state_visits(columns: np.ndarray, frames: np.ndarray, visits: np.ndarray) -> None:
