@@ -88,12 +88,15 @@ def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
     return Resources(model=load_model(Path(model_path)), lexicon=load_lexicon())
 
 
-def pause_frames(pauses: list[tuple[float, float]], n_frames: int, hop_s: float) -> np.ndarray:
-    """Boolean mask of the frames whose centre lies in a pause."""
+def pause_frames(pauses: list[tuple[float, float]], n_frames: int, hop_s: float,
+                 duration_s: float) -> np.ndarray:
+    """Boolean mask of the frames whose centre lies in a pause (a pause that reaches
+    the end of the file also takes the last frame, centred on the very end)."""
     centres = np.arange(n_frames) * hop_s
     mask = np.zeros(n_frames, dtype=bool)
     for a, b in pauses:
-        mask |= (centres >= a) & (centres < b)
+        end = np.inf if b >= duration_s - 1e-9 else b
+        mask |= (centres >= a) & (centres < end)
     return mask
 
 
@@ -137,9 +140,13 @@ def segment(
     graph = build_graph(words, model)
     mask = None
     if options.use_vad:
-        pauses = find_pauses(signal, model.features.sample_rate, options.vad_aggressiveness,
+        sample_rate = model.features.sample_rate
+        pauses = find_pauses(signal, sample_rate, options.vad_aggressiveness,
                              min_pause_s=options.min_pause_s)
-        mask = pause_frames(pauses, len(feats), model.features.hop_s)
+        mask = pause_frames(pauses, len(feats), model.features.hop_s, len(signal) / sample_rate)
+        if mask.all():
+            raise AlignmentError("no speech found in the audio: the voice activity detector "
+                                 "heard none (is it silent, or only noise?)")
     path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)

@@ -157,3 +157,51 @@ def test_missing_fields_and_bad_options_are_422(client, speech):
     assert reply.status_code == 422 and "transcript" in reply.json()["error"]
     reply = post(client, data, output="mp4")
     assert reply.status_code == 422 and "output" in reply.json()["error"]
+
+
+def odd_but_valid_audio(speech):
+    """The same sentence in shapes a user may send."""
+    y = speech.samples
+    yield "6 channels", wav_bytes(np.stack([y] * 6, axis=1), 16000)
+    yield "192 kHz", wav_bytes(librosa.resample(y, orig_sr=16000, target_sr=192000), 192000)
+    yield "8 kHz", wav_bytes(librosa.resample(y, orig_sr=16000, target_sr=8000), 8000)
+    yield "mu-law", wav_bytes(y, 16000, "ULAW")
+    yield "clipped", wav_bytes(np.clip(20 * y, -1, 1), 16000)
+    yield "DC offset", wav_bytes(0.5 * y + 0.4, 16000)
+    yield "FLAC 24-bit", wav_bytes(y, 16000, "PCM_24", "FLAC")
+
+
+def test_odd_but_valid_audio_is_aligned(client, speech):
+    for name, data in odd_but_valid_audio(speech):
+        reply = post(client, data)
+        assert reply.status_code == 200, (name, reply.text)
+        assert len(reply.json()["vowels"]) == 9, name
+
+
+def test_silence_is_refused_rather_than_given_invented_vowels(client):
+    reply = post(client, wav_bytes(np.zeros(48000, np.float32), 16000))
+    assert reply.status_code == 422
+    assert "no speech found" in reply.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "words"),
+    [
+        ({"transcript": "hello\x00world"}, 422, "NUL"),
+        ({"transcript": "\U0001f600\U0001f600"}, 422, "no pronounceable word"),
+        ({"transcript": "hi", "vad_aggressiveness": "7"}, 422, "vad_aggressiveness"),
+        ({"transcript": "hi", "fade_ms": "abc"}, 422, "fade_ms"),
+        ({"transcript": "hi", "mode": "reverse"}, 422, "mode"),
+    ],
+)
+def test_bad_fields_are_422(client, speech, form, status, words):
+    files = {"audio": ("x.wav", wav_bytes(speech.samples, 16000), "audio/wav")}
+    reply = client.post("/segment", files=files, data=form)
+    assert reply.status_code == status and words in reply.json()["error"]
+
+
+def test_audio_sent_as_text_or_json_is_422(client):
+    reply = client.post("/segment", data={"audio": "abc", "transcript": "hi"})
+    assert reply.status_code == 422 and "audio" in reply.json()["error"]
+    reply = client.post("/segment", json={"audio": "abc", "transcript": "hi"})
+    assert reply.status_code == 422 and "multipart/form-data" in reply.json()["error"]
