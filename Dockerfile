@@ -6,7 +6,7 @@ WORKDIR /srv/vowelseg
 COPY . .
 RUN bash .ci/install && rm -rf /var/lib/apt/lists/* /root/.cache
 # Compile the numba Viterbi once at build time, not on the first request.
-RUN espeak-ng -w /tmp/hello.wav "hello world" && \
-    vowelseg segment /tmp/hello.wav "hello world" > /dev/null && rm /tmp/hello.wav
+RUN espeak-ng -w hello.wav "hello world" && \
+    vowelseg segment hello.wav "hello world" > /dev/null && rm hello.wav
 EXPOSE 8000
 CMD ["vowelseg", "serve", "--host", "0.0.0.0", "--port", "8000"]

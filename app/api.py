@@ -6,8 +6,10 @@ are turned into JSON replies with their status code here, in one place.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -64,11 +66,6 @@ def _error(status: int, message: str) -> JSONResponse:
 def create_app(model_path: Path = DEFAULT_MODEL, limits: Limits | None = None) -> FastAPI:
     """The ASGI application; the model and lexicon load at start-up."""
     limits = limits or Limits.from_env()
-    app = FastAPI(
-        title="vowelseg",
-        version=__version__,
-        description="Where every vowel is in a speech recording, given its transcript.",
-    )
     state: dict[str, Resources] = {}
 
     def resources() -> Resources:
@@ -76,9 +73,17 @@ def create_app(model_path: Path = DEFAULT_MODEL, limits: Limits | None = None) -
             state["r"] = load_resources(Path(model_path))
         return state["r"]
 
-    @app.on_event("startup")
-    async def _load() -> None:
-        await run_in_threadpool(resources)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(resources)  # load the model before the first request
+        yield
+
+    app = FastAPI(
+        title="vowelseg",
+        version=__version__,
+        description="Where every vowel is in a speech recording, given its transcript.",
+        lifespan=lifespan,
+    )
 
     @app.exception_handler(VowelsegError)
     async def _user_error(request: Request, exc: VowelsegError) -> JSONResponse:
