@@ -22,14 +22,15 @@ from .corpus import (
     REF_VOWELS,
     Interval,
     Utterance,
+    edit_alignment,
+    fold_hypothesis,
     fold_reference,
     speaker_of,
 )
 from .model import load_model
-from .phones import base_phone
 from .pipeline import Options, Resources, load_resources, segment
 from .segments import Segmentation
-from .train import AdaptConfig, adapt_model, labelled_examples
+from .train import AdaptConfig, fit_to_corpus
 
 VB_TOLERANCES_S = (0.010, 0.020, 0.050)
 PB_TOLERANCES_S = (0.010, 0.020, 0.025, 0.050)
@@ -102,51 +103,6 @@ def vowel_boundary_counts(ref: Sequence[Interval], hyp: Sequence[Interval],
         match_greedy([x[k] for x in r], [x[k] for x in h], tol_s) for k in (0, 1)
     )
     return matched, 2 * len(r), 2 * len(h)
-
-
-def fold_hypothesis(seg: Segmentation | None, duration: float) -> list[Interval]:
-    """Reply phones without stress digits; gaps and pauses become ``SIL``."""
-    out: list[list] = []
-    t = 0.0
-    for p in [] if seg is None else seg.phones:
-        if p.start > t + 1e-6:
-            _append_sil(out, t, p.start)
-        out.append([base_phone(p.phone), p.start, p.end])
-        t = p.end
-    if duration > t + 1e-6:
-        _append_sil(out, t, duration)
-    return [(lab, s, e) for lab, s, e in out]
-
-
-def _append_sil(out: list[list], start: float, end: float) -> None:
-    if out and out[-1][0] == "SIL":
-        out[-1][2] = end
-    else:
-        out.append(["SIL", start, end])
-
-
-def edit_alignment(ref: Sequence[str], hyp: Sequence[str]) -> list[int]:
-    """For each ``ref`` item, the ``hyp`` index it aligns to (match or
-    substitution) under a Levenshtein alignment, or -1 (deleted)."""
-    n, m = len(ref), len(hyp)
-    cost = np.zeros((n + 1, m + 1), dtype=np.int64)
-    cost[:, 0] = np.arange(n + 1)
-    cost[0, :] = np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            cost[i, j] = min(cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]),
-                             cost[i - 1, j] + 1, cost[i, j - 1] + 1)
-    link = [-1] * n
-    i, j = n, m
-    while i > 0 and j > 0:
-        if cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
-            link[i - 1] = j - 1
-            i, j = i - 1, j - 1
-        elif cost[i, j] == cost[i - 1, j] + 1:
-            i -= 1
-        else:
-            j -= 1
-    return link
 
 
 def phone_boundary_errors(ref: Sequence[Interval], hyp: Sequence[Interval]) -> list[float | None]:
@@ -305,9 +261,8 @@ def _heldout_round(job: tuple[list[Utterance], str, Path, Options, AdaptConfig])
     utterances, speaker, prior_path, options, config = job
     prior = load_model(prior_path)
     train = [u for u in utterances if speaker_of(u) != speaker]
-    examples = [ex for speed in config.speeds
-                for ex in labelled_examples(train, prior.features, speed)]
-    resources = Resources(adapt_model(prior, examples, config), load_resources().lexicon)
+    lexicon = load_resources().lexicon
+    resources = Resources(fit_to_corpus(prior, train, config, lexicon), lexicon)
     test = [u for u in utterances if speaker_of(u) == speaker]
     return run(test, lambda u: segment(u.wav, u.text, resources, options))
 

@@ -119,17 +119,16 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _adapt(args: argparse.Namespace) -> int:
     from .corpus import read_corpus, speaker_of
+    from .g2p import load_lexicon
     from .model import load_model, save_model
-    from .train import AdaptConfig, adapt_model, labelled_examples
+    from .train import AdaptConfig, fit_to_corpus
 
     prior = load_model(args.prior)
     utterances = read_corpus(Path(args.corpus))
     config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds))
     print(f"fitting {_shown(args.prior)} to {len(utterances)} utterances of {args.corpus} "
           f"({config})", file=sys.stderr)
-    examples = [ex for speed in config.speeds
-                for ex in labelled_examples(utterances, prior.features, speed)]
-    model = adapt_model(prior, examples, config)
+    model = fit_to_corpus(prior, utterances, config, load_lexicon())
     card = dict(prior.card)
     card.pop("benchmarks", None)
     card.update({

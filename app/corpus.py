@@ -11,6 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from .phones import base_phone
+from .segments import Segmentation
+
 TIMIT_RATE = 16000
 REF_VOWELS = frozenset("iy ih eh ey ae aa aw ay ah ao oy ow uh uw ux er ax ix axr ax-h".split())
 REF_PAUSES = frozenset("h# pau epi".split())
@@ -95,3 +100,48 @@ def fold_reference(phones: Sequence[Interval]) -> list[Interval]:
             out.append([FOLD.get(label, label.upper()), start, end])
         i += 1
     return [(lab, s, e) for lab, s, e in out]
+
+
+def fold_hypothesis(seg: Segmentation | None, duration: float) -> list[Interval]:
+    """Reply phones without stress digits; gaps and pauses become ``SIL``."""
+    out: list[list] = []
+    t = 0.0
+    for p in [] if seg is None else seg.phones:
+        if p.start > t + 1e-6:
+            _append_sil(out, t, p.start)
+        out.append([base_phone(p.phone), p.start, p.end])
+        t = p.end
+    if duration > t + 1e-6:
+        _append_sil(out, t, duration)
+    return [(lab, s, e) for lab, s, e in out]
+
+
+def _append_sil(out: list[list], start: float, end: float) -> None:
+    if out and out[-1][0] == "SIL":
+        out[-1][2] = end
+    else:
+        out.append(["SIL", start, end])
+
+
+def edit_alignment(ref: Sequence[str], hyp: Sequence[str]) -> list[int]:
+    """For each ``ref`` item, the ``hyp`` index it aligns to (match or
+    substitution) under a Levenshtein alignment, or -1 (deleted)."""
+    n, m = len(ref), len(hyp)
+    cost = np.zeros((n + 1, m + 1), dtype=np.int64)
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]),
+                             cost[i - 1, j] + 1, cost[i, j - 1] + 1)
+    link = [-1] * n
+    i, j = n, m
+    while i > 0 and j > 0:
+        if cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            link[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return link

@@ -43,6 +43,9 @@ class AcousticModel:
         The feature settings the model was trained with.
     card : dict
         Free-form model card (training data, recipe, measured figures).
+    boundary_offsets : dict
+        Seconds to add to each boundary type (``"vowel>stop"``), learned from
+        labelled speech (:mod:`app.refine`); empty for none.
     """
 
     phones: tuple[str, ...]
@@ -52,6 +55,7 @@ class AcousticModel:
     stay_logprob: np.ndarray
     features: FeatureConfig
     card: dict = field(default_factory=dict)
+    boundary_offsets: dict = field(default_factory=dict)
 
     @property
     def n_states(self) -> int:
@@ -86,6 +90,7 @@ def save_model(model: AcousticModel, path: Path) -> None:
         "format": "vowelseg-hmm-1",
         "phones": list(model.phones),
         "features": model.features.to_dict(),
+        "boundary_offsets": model.boundary_offsets,
         "card": model.card,
     }
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -110,6 +115,7 @@ def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
         stay_logprob=data["stay_logprob"],
         features=FeatureConfig(**meta["features"]),
         card=meta.get("card", {}),
+        boundary_offsets={str(k): float(v) for k, v in meta.get("boundary_offsets", {}).items()},
     )
 
 

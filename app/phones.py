@@ -28,3 +28,19 @@ def phone_class(phone: str) -> str:
     if base in CONSONANTS:
         return "consonant"
     raise ValueError(f"not an ARPAbet phone: {phone!r}")
+
+
+#: Broad classes for boundary corrections.
+BROAD_CLASSES: dict[str, str] = {
+    **{p: "vowel" for p in VOWELS},
+    **{p: "stop" for p in "P B T D K G CH JH".split()},
+    **{p: "fricative" for p in "F V TH DH S Z SH ZH HH".split()},
+    **{p: "nasal" for p in "M N NG".split()},
+    **{p: "approximant" for p in "L R W Y".split()},
+    SILENCE: "pause",
+}
+
+
+def broad_class(phone: str) -> str:
+    """Broad phonetic class of an ARPAbet phone (stress ignored) or ``SIL``."""
+    return BROAD_CLASSES[base_phone(phone)]

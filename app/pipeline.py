@@ -16,7 +16,7 @@ from .errors import AlignmentError
 from .features import mfcc_features
 from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
-from .segments import Segmentation, build_segmentation
+from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
 
 
@@ -45,6 +45,8 @@ class Options:
         previous pass's alignment as labels) and align again; 0 for none.
     adapt_tau : float
         MAP prior weight for those passes, in frames.
+    shift_boundaries : bool
+        Apply the model's learned per-type boundary offsets.
     """
 
     vad_aggressiveness: int = 3
@@ -52,6 +54,7 @@ class Options:
     use_vad: bool = True
     adapt_passes: int = 0
     adapt_tau: float = 20.0
+    shift_boundaries: bool = True
 
 
 def align_frames(graph: AlignmentGraph, model: AcousticModel, loglik: np.ndarray,
@@ -154,5 +157,8 @@ def segment(
         adapted = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
         loglik = state_log_likelihoods(adapted, feats)
         path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
-    return build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
-                              audio.sample_rate)
+    seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
+                             audio.sample_rate)
+    if options.shift_boundaries:
+        seg = shift_boundaries(seg, model.boundary_offsets)
+    return seg

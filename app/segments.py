@@ -8,7 +8,7 @@ import numpy as np
 
 from .align import AlignmentGraph, path_segments
 from .g2p import Word
-from .phones import phone_class
+from .phones import broad_class, phone_class
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,47 @@ def build_segmentation(
         timed.append(WordInterval(word.text, mine[0].start, mine[-1].end,
                                   tuple(p.phone for p in mine), word.source))
     return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses)
+
+
+def boundary_key(left: str, right: str) -> str:
+    """Name of a boundary type: ``"vowel>stop"`` (broad classes of the two phones)."""
+    return f"{broad_class(left)}>{broad_class(right)}"
+
+
+def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
+                     min_phone_s: float = 0.01) -> Segmentation:
+    """Move every boundary between two touching phones (pauses included) by the
+    learned offset of its type, keeping each phone at least ``min_phone_s`` long.
+
+    Parameters
+    ----------
+    offsets_s : dict
+        ``boundary_key -> seconds`` to add to the boundary's time.
+    """
+    if not offsets_s:
+        return seg
+    units = _timeline(seg)
+    for i in range(len(units) - 1):
+        left, right = units[i], units[i + 1]
+        if abs(left[2] - right[1]) > 1e-9:
+            continue
+        shift = offsets_s.get(boundary_key(left[0], right[0]), 0.0)
+        t = min(max(left[2] + shift, left[1] + min_phone_s), right[2] - min_phone_s)
+        if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
+            left[2] = right[1] = round(t, 5)
+    phones = [PhoneInterval(p.phone, u[1], u[2], p.cls, p.word)
+              for p, u in zip(seg.phones, (u for u in units if u[3] is not None), strict=True)]
+    pauses = [(u[1], u[2]) for u in units if u[3] is None]
+    words = []
+    for w, word in enumerate(seg.words):
+        mine = [p for p in phones if p.word == w]
+        words.append(WordInterval(word.word, mine[0].start, mine[-1].end, word.pronunciation,
+                                  word.source))
+    return Segmentation(seg.duration, seg.sample_rate, words, phones, pauses)
+
+
+def _timeline(seg: Segmentation) -> list[list]:
+    """Phones and pauses in time order as ``[phone, start, end, phone_or_None]``."""
+    units = [[p.phone, p.start, p.end, p] for p in seg.phones]
+    units += [["SIL", a, b, None] for a, b in seg.pauses]
+    return sorted(units, key=lambda u: (u[1], u[2]))

@@ -25,8 +25,11 @@ from .adapt import Stats, accumulate, label_columns, map_update
 from .audio import analysis_signal, read_audio
 from .corpus import Utterance, fold_reference
 from .features import FeatureConfig, mfcc_features
+from .g2p import Lexicon
 from .model import AcousticModel, state_log_likelihoods
 from .phones import PHONES
+from .pipeline import Options, Resources, segment
+from .refine import learn_boundary_offsets
 from .synth import LabelledSpeech, available_voices, synthesize
 
 log = logging.getLogger(__name__)
@@ -337,6 +340,9 @@ class AdaptConfig:
         Re-estimate stay probabilities from observed state durations (``map``).
     tau_visits : float
         Prior weight of those durations, in state visits.
+    boundary_shrink : float or None
+        Learn per-type boundary offsets on the corpus (:mod:`app.refine`) with
+        this pseudo-count; None: learn none.
     """
 
     method: str = "ml"
@@ -348,6 +354,7 @@ class AdaptConfig:
     iterations: int = 3
     durations: bool = True
     tau_visits: float = 5.0
+    boundary_shrink: float | None = 20.0
 
     @classmethod
     def from_dict(cls, data: dict) -> AdaptConfig:
@@ -458,3 +465,23 @@ def _map_stay(prior: AcousticModel, frames: np.ndarray, visits: np.ndarray,
     mean_dur = (tau_visits * prior_dur + frames) / (tau_visits + visits)
     stay = np.log(1.0 - 1.0 / np.maximum(mean_dur, 1.0 + 1e-3))
     return stay.reshape(prior.stay_logprob.shape)
+
+
+def fit_to_corpus(
+    prior: AcousticModel,
+    utterances: Sequence[Utterance],
+    config: AdaptConfig,
+    lexicon: Lexicon,
+) -> AcousticModel:
+    """The whole real-speech recipe: fit the HMMs to the labelled utterances (with
+    their speed-perturbed copies), then learn the boundary offsets on them."""
+    examples = [ex for speed in config.speeds
+                for ex in labelled_examples(utterances, prior.features, speed)]
+    model = adapt_model(prior, examples, config)
+    if config.boundary_shrink is None:
+        return model
+    resources = Resources(model, lexicon)
+    plain = Options(shift_boundaries=False)
+    offsets = learn_boundary_offsets(
+        utterances, lambda u: segment(u.wav, u.text, resources, plain), config.boundary_shrink)
+    return dataclasses.replace(model, boundary_offsets=offsets)

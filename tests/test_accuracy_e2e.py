@@ -15,7 +15,7 @@ from app.api import create_app
 from app.model import SYNTHETIC_MODEL, load_model, save_model
 from app.phones import phone_class
 from app.segments import PhoneInterval, Segmentation, WordInterval
-from app.train import AdaptConfig, adapt_model, labelled_examples
+from app.train import AdaptConfig, fit_to_corpus
 from tests.conftest import wav_bytes
 
 
@@ -69,9 +69,7 @@ def heldout_client(timit, resources, tmp_path_factory):
     train = [u for u in utterances if corpus.speaker_of(u) != held_out]
     prior = load_model(SYNTHETIC_MODEL)
     config = AdaptConfig.from_dict(resources.model.card["adapt_config"])
-    examples = [ex for speed in config.speeds
-                for ex in labelled_examples(train, prior.features, speed)]
-    adapted = adapt_model(prior, examples, config)
+    adapted = fit_to_corpus(prior, train, config, resources.lexicon)
     path = tmp_path_factory.mktemp("model") / "heldout"
     save_model(adapted, path)
     test = [u for u in utterances if corpus.speaker_of(u) == held_out]
