@@ -166,9 +166,8 @@ class Tally:
         self.vowel_tp += int(((rc == "vowel") & (hc == "vowel")).sum())
         self.vowel_fp += int(((rc != "vowel") & (hc == "vowel")).sum())
         self.vowel_fn += int(((rc == "vowel") & (hc != "vowel")).sum())
-        vref = [(("vowel" if c == "vowel" else c), s, e) for c, s, e in ref]
         for tol, counts in self.vb.items():
-            for k, v in enumerate(vowel_boundary_counts(vref, hyp, tol)):
+            for k, v in enumerate(vowel_boundary_counts(ref, hyp, tol)):
                 counts[k] += v
         self.pb_errors += phone_boundary_errors(fold_reference(utt.phones),
                                                 fold_hypothesis(seg, utt.duration))

@@ -16,6 +16,7 @@ NLTK's corpus. Only the model's ``predict`` is used afterwards.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import logging
 import re
@@ -93,8 +94,13 @@ def _nltk_downloads_refused() -> Iterator[list[str]]:
         nltk.download = original
 
 
+@functools.cache
 def _import_g2p_en() -> ModuleType:
-    """Import ``g2p_en.g2p`` without letting it download NLTK data."""
+    """Import ``g2p_en.g2p`` (once per process) without letting it download NLTK data.
+
+    The guard swaps a global of NLTK's, so it runs here once, never per request
+    where concurrent threads could interleave the swap and its undoing.
+    """
     with _nltk_downloads_refused() as asked:
         module = importlib.import_module("g2p_en.g2p")
     if asked:
@@ -121,8 +127,9 @@ def load_lexicon() -> Lexicon:
 
 def expand_text(text: str) -> str:
     """Spell out numbers, currency and symbols; fold quotes and accents."""
-    with _nltk_downloads_refused():
-        from g2p_en.expand import normalize_numbers
+    _import_g2p_en()  # the package's import is what asks NLTK for data
+    from g2p_en.expand import normalize_numbers
+
     for src, dst in (QUOTES | LETTER_FOLDS).items():
         text = text.replace(src, dst)
     text = unicodedata.normalize("NFKD", text)

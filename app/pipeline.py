@@ -133,14 +133,12 @@ def segment(
         Unreadable audio, empty transcript, or a transcript that cannot fit.
     """
     if not isinstance(audio, Audio):
-        audio = read_audio(audio if isinstance(audio, bytes) else Path(audio).read_bytes())
+        audio = read_audio(audio)
     resources = resources or load_resources()
     model = resources.model
     words = transcript_words(transcript, resources.lexicon)
     signal = analysis_signal(audio, model.features.sample_rate)
     feats = mfcc_features(signal, model.features)
-    loglik = state_log_likelihoods(model, feats)
-    graph = build_graph(words, model)
     mask = None
     if options.use_vad:
         sample_rate = model.features.sample_rate
@@ -150,6 +148,8 @@ def segment(
         if mask.all():
             raise AlignmentError("no speech found in the audio: the voice activity detector "
                                  "heard none (is it silent, or only noise?)")
+    loglik = state_log_likelihoods(model, feats)
+    graph = build_graph(words, model)
     path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)

@@ -78,14 +78,18 @@ def build_segmentation(
         else:
             phones.append(PhoneInterval(slot.phone, round(start, 5), round(end, 5),
                                         phone_class(slot.phone), slot.word))
-    timed = []
-    for w, word in enumerate(words):
-        mine = [p for p in phones if p.word == w]
-        if not mine:  # cannot happen with a complete path; kept for safety
-            continue
-        timed.append(WordInterval(word.text, mine[0].start, mine[-1].end,
-                                  tuple(p.phone for p in mine), word.source))
+    timed = word_intervals([w.text for w in words], [w.source for w in words], phones)
     return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses)
+
+
+def word_intervals(texts: list[str], sources: list[str],
+                   phones: list[PhoneInterval]) -> list[WordInterval]:
+    """Each word's span and chosen pronunciation, from its phones (one pass)."""
+    mine: list[list[PhoneInterval]] = [[] for _ in texts]
+    for p in phones:
+        mine[p.word].append(p)
+    return [WordInterval(text, ps[0].start, ps[-1].end, tuple(p.phone for p in ps), source)
+            for text, source, ps in zip(texts, sources, mine, strict=True) if ps]
 
 
 def boundary_key(left: str, right: str) -> str:
@@ -117,11 +121,7 @@ def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
     phones = [PhoneInterval(p.phone, u[1], u[2], p.cls, p.word)
               for p, u in zip(seg.phones, (u for u in units if u[3] is not None), strict=True)]
     pauses = [(u[1], u[2]) for u in units if u[3] is None]
-    words = []
-    for w, word in enumerate(seg.words):
-        mine = [p for p in phones if p.word == w]
-        words.append(WordInterval(word.word, mine[0].start, mine[-1].end, word.pronunciation,
-                                  word.source))
+    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
     return Segmentation(seg.duration, seg.sample_rate, words, phones, pauses)
 
 

@@ -419,10 +419,7 @@ def _fit_ml(
     config: AdaptConfig,
 ) -> AcousticModel:
     """Per-phone Baum-Welch on the labelled segments; the prior where data is thin."""
-    segments: dict[str, list[np.ndarray]] = defaultdict(list)
-    for feats, labels in examples:
-        for phone, a, b in labels:
-            segments[phone].append(feats[a:b])
+    segments = collect_segments(examples)
     n_phones, n_states = prior.stay_logprob.shape
     dim = prior.means.shape[3]
     n_mix = config.n_mix
