@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr
 
 from .errors import AudioError, EmptyAudioError, LimitError
 
@@ -89,6 +89,12 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
         if not source:
             raise EmptyAudioError(f"the audio file is empty (0 bytes); send {ACCEPTED}")
         source = io.BytesIO(source)
+    elif hasattr(source, "seek"):
+        start = source.tell()
+        empty = source.seek(0, io.SEEK_END) == start
+        source.seek(start)
+        if empty:
+            raise EmptyAudioError(f"the audio file is empty (0 bytes); send {ACCEPTED}")
     try:
         with sf.SoundFile(source) as f:
             rate, frames, fmt, subtype = f.samplerate, f.frames, f.format, f.subtype
@@ -118,23 +124,36 @@ def _check_header(rate: int, frames: int, max_duration_s: float | None) -> None:
         )
     if max_duration_s is not None and frames > max_duration_s * rate:
         raise LimitError(
-            f"the audio lasts {frames / rate:.1f} s, over the limit of {max_duration_s:g} s"
+            f"the audio lasts {frames / rate:.1f} s, over the limit of {max_duration_s:g} s "
+            "(VOWELSEG_MAX_DURATION_S)"
         )
 
 
 def to_float(samples: np.ndarray) -> np.ndarray:
     """Samples as float32 in [-1, 1], whatever their stored type."""
     if samples.dtype.kind == "i":
-        return (samples / float(-np.iinfo(samples.dtype).min)).astype(np.float32)
+        scale = np.float32(1.0 / -np.iinfo(samples.dtype).min)
+        return samples.astype(np.float32) * scale
     return samples.astype(np.float32)
+
+
+def mono_float(samples: np.ndarray, block_samples: int = 1 << 20) -> np.ndarray:
+    """``(n_samples, n_channels)`` samples as one float32 channel (their mean),
+    converted a block at a time so no full-length float64 copy is made."""
+    out = np.empty(len(samples), dtype=np.float32)
+    for first in range(0, len(samples), block_samples):
+        out[first:first + block_samples] = to_float(
+            samples[first:first + block_samples]).mean(axis=1, dtype=np.float32)
+    return out
 
 
 def analysis_signal(audio: Audio, sample_rate: int = 16000) -> np.ndarray:
     """Mono float32 signal at ``sample_rate`` (channels averaged, resampled)."""
-    mono = to_float(audio.samples).mean(axis=1)
+    mono = mono_float(audio.samples)
     if audio.sample_rate != sample_rate:
-        mono = librosa.resample(mono, orig_sr=audio.sample_rate, target_sr=sample_rate)
-    return mono.astype(np.float32)
+        # soxr "HQ" is librosa.resample's default: the same samples as before
+        mono = soxr.resample(mono, audio.sample_rate, sample_rate, quality="HQ")
+    return mono.astype(np.float32, copy=False)
 
 
 def wav_subtype(audio: Audio, samples: np.ndarray) -> str:

@@ -6,10 +6,11 @@ so it stands for the interval ``[(t - 0.5) * hop_s, (t + 0.5) * hop_s)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
-import librosa
 import numpy as np
+import scipy.fft
 
 ANALYSIS_RATE = 16000
 
@@ -68,32 +69,111 @@ def n_frames(n_samples: int, config: FeatureConfig) -> int:
     return 1 + n_samples // config.hop_length
 
 
-def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+def hann_window(win_length: int, n_fft: int) -> np.ndarray:
+    """Periodic Hann window of ``win_length`` samples centred in ``n_fft`` zeros
+    (librosa's ``stft`` window), float32."""
+    n = np.arange(win_length)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)
+    left = (n_fft - win_length) // 2
+    return np.pad(window, (left, n_fft - win_length - left)).astype(np.float32)
+
+
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log, linear)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log, linear)
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin_hz: float,
+                   fmax_hz: float) -> np.ndarray:
+    """Triangular Slaney-normalised mel filters, ``(n_mels, n_fft // 2 + 1)`` float32
+    (the same as ``librosa.filters.mel`` with its defaults)."""
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin_hz), hz_to_mel(fmax_hz), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def savgol_derivative(width: int, order: int) -> np.ndarray:
+    """Savitzky-Golay weights giving the ``order``-th derivative at a window's centre
+    from a degree-``order`` polynomial fit over ``width`` frames."""
+    k = np.arange(width) - width // 2
+    design = np.vander(k, order + 1, increasing=True).astype(np.float64)
+    return math.factorial(order) * np.linalg.pinv(design)[order]
+
+
+def delta(feats: np.ndarray, width: int, order: int) -> np.ndarray:
+    """Local ``order``-th derivative along the last axis (edges repeated), as
+    ``librosa.feature.delta(..., mode="nearest")``."""
+    weights = savgol_derivative(width, order).astype(feats.dtype)
+    half = width // 2
+    padded = np.pad(feats, [(0, 0)] * (feats.ndim - 1) + [(half, half)], mode="edge")
+    out = np.zeros_like(feats)
+    n = feats.shape[-1]
+    for j, w in enumerate(weights):
+        out += w * padded[..., j:j + n]
+    return out
+
+
+def log_mel(samples: np.ndarray, config: FeatureConfig,
+            block_frames: int = 8192) -> np.ndarray:
     """Log mel power spectrogram, shape ``(n_mels, n_frames)``.
 
     The power is floored ``config.floor_db`` below its peak, so digital
-    silence and low noise look alike.
+    silence and low noise look alike. The spectrum is computed
+    ``block_frames`` frames at a time, so memory stays proportional to the
+    output (the same values as one pass over the whole signal).
     """
     y = np.asarray(samples, dtype=np.float32)
     win_length = int(round(config.win_s * config.sample_rate))
     n_fft = int(2 ** np.ceil(np.log2(win_length)))
-    mel = librosa.feature.melspectrogram(
-        y=y,
-        sr=config.sample_rate,
-        n_fft=n_fft,
-        hop_length=config.hop_length,
-        win_length=win_length,
-        n_mels=config.n_mels,
-        fmin=config.fmin_hz,
-        fmax=config.fmax_hz,
-        power=2.0,
-    )
+    hop = config.hop_length
+    total = n_frames(len(y), config)
+    half = n_fft // 2  # frame t is centred on sample t * hop (librosa's center=True, zeros)
+    fb = mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz, config.fmax_hz)
+    window = hann_window(win_length, n_fft)
+    mel = np.empty((config.n_mels, total), dtype=np.float32)
+    for first in range(0, total, block_frames):
+        last = min(total, first + block_frames)
+        a, b = first * hop - half, (last - 1) * hop + n_fft - half
+        chunk = y[max(0, a):min(len(y), b)]
+        if a < 0 or b > len(y):
+            chunk = np.pad(chunk, (max(0, -a), max(0, b - len(y))))
+        frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
+        spec = scipy.fft.rfft(frames * window, axis=1)
+        mel[:, first:last] = fb @ (spec.real ** 2 + spec.imag ** 2).T
     floor = max(float(mel.max()), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
-    return np.log(np.maximum(mel, floor))
+    np.maximum(mel, floor, out=mel)
+    return np.log(mel, out=mel)
 
 
-def mfcc_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """MFCC + deltas + delta-deltas, normalised per utterance.
+def mfcc_features(samples: np.ndarray, config: FeatureConfig,
+                  spans: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """MFCC + deltas + delta-deltas, normalised per utterance (or per span);
+    :func:`features_and_silence` without the silence mask."""
+    return features_and_silence(samples, config, spans)[0]
+
+
+def features_and_silence(samples: np.ndarray, config: FeatureConfig,
+                         spans: list[tuple[int, int]] | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """MFCC + deltas + delta-deltas, normalised per utterance (or per span),
+    and which frames are digital silence.
 
     Parameters
     ----------
@@ -101,32 +181,104 @@ def mfcc_features(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
         Mono signal at ``config.sample_rate``, float in [-1, 1].
     config : FeatureConfig
         Feature settings.
+    spans : list of (first_frame, end_frame), optional
+        Stretches normalised separately (:func:`normalisation_spans`, for
+        long recordings with many speakers or rooms); the whole signal is
+        one span by default.
 
     Returns
     -------
-    np.ndarray
+    feats : np.ndarray
         ``(n_frames, 3 * n_mfcc)`` float32; each column has zero mean and
-        unit variance over the utterance.
+        unit variance over each span's frames that are not digital silence.
+    silent : np.ndarray
+        ``(n_frames,)`` bool: every mel band at the power floor.
     """
-    mfcc = librosa.feature.mfcc(S=log_mel(samples, config), n_mfcc=config.n_mfcc)
+    mel = log_mel(samples, config)
+    silent = silent_frames(mel)
+    mfcc = dct_basis(config.n_mels, config.n_mfcc) @ mel  # librosa's mfcc (DCT-II, ortho)
+    del mel
     width = config.delta_width
     if mfcc.shape[1] < width:
         width = max(3, mfcc.shape[1] // 2 * 2 - 1)
-    if mfcc.shape[1] < 3:
-        deltas = np.zeros((2,) + mfcc.shape, dtype=mfcc.dtype)
-    else:
-        deltas = np.stack(
-            [
-                librosa.feature.delta(mfcc, width=width, order=1, mode="nearest"),
-                librosa.feature.delta(mfcc, width=width, order=2, mode="nearest"),
-            ]
-        )
-    feats = np.concatenate([mfcc, deltas[0], deltas[1]], axis=0).T
-    return normalise(feats).astype(np.float32)
+    n = config.n_mfcc
+    feats = np.zeros((mfcc.shape[1], 3 * n), dtype=np.float32)
+    feats[:, :n] = mfcc.T
+    if mfcc.shape[1] >= 3:
+        for order in (1, 2):
+            feats[:, order * n:(order + 1) * n] = delta(mfcc, width, order).T
+    del mfcc
+    for first, end in spans or [(0, len(feats))]:
+        normalise(feats[first:end], ~silent[first:end])
+    return feats, silent
 
 
-def normalise(feats: np.ndarray) -> np.ndarray:
-    """Per-utterance mean and variance normalisation of ``(frames, dim)``."""
-    mean = feats.mean(axis=0, keepdims=True)
-    std = feats.std(axis=0, keepdims=True)
-    return (feats - mean) / np.maximum(std, 1e-5)
+def silent_frames(log_mel_power: np.ndarray) -> np.ndarray:
+    """Frames whose every mel band sits at the power floor (digital silence)."""
+    floor = log_mel_power.min()
+    return (log_mel_power <= floor + 1e-6).all(axis=0)
+
+
+def normalisation_spans(pauses_s: list[tuple[float, float]], total_frames: int, hop_s: float,
+                        min_span_s: float = 2.0) -> list[tuple[int, int]]:
+    """Stretches of a recording to normalise separately, cut in the middle of its
+    pauses; a stretch shorter than ``min_span_s`` joins its shorter neighbour.
+
+    Parameters
+    ----------
+    pauses_s : list of (start_s, end_s)
+        Pauses, e.g. from :func:`app.vad.find_pauses`.
+    total_frames : int
+        Frames in the recording.
+    hop_s : float
+        Frame shift, seconds.
+    min_span_s : float
+        Shortest stretch, seconds.
+    """
+    cuts = sorted({int(round((a + b) / 2 / hop_s)) for a, b in pauses_s})
+    bounds = [0] + [c for c in cuts if 0 < c < total_frames] + [total_frames]
+    spans = [[a, b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    shortest = min_span_s / hop_s
+    while len(spans) > 1:
+        lengths = [b - a for a, b in spans]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= shortest:
+            break
+        if i == 0 or (i < len(spans) - 1 and lengths[i + 1] < lengths[i - 1]):
+            j = i + 1
+        else:
+            j = i - 1
+        lo, hi = min(i, j), max(i, j)
+        spans[lo:hi + 1] = [[spans[lo][0], spans[hi][1]]]
+    return [(a, b) for a, b in spans]
+
+
+def dct_basis(n_in: int, n_out: int) -> np.ndarray:
+    """The first ``n_out`` orthonormal DCT-II basis vectors, ``(n_out, n_in)`` float32."""
+    return scipy.fft.dct(np.eye(n_in), axis=0, type=2, norm="ortho")[:n_out].astype(np.float32)
+
+
+def normalise(feats: np.ndarray, use: np.ndarray | None = None,
+              block_frames: int = 65536) -> np.ndarray:
+    """Mean and variance normalisation of ``(frames, dim)``, in place.
+
+    Statistics are accumulated in float64, a block of frames at a time, over
+    the frames marked in ``use`` (all of them if it is None or marks fewer
+    than 10 frames).
+    """
+    if use is None or use.sum() < 10:
+        use = np.ones(len(feats), dtype=bool)
+    n = max(1, int(use.sum()))
+    mean = np.zeros(feats.shape[1])
+    for first in range(0, len(feats), block_frames):
+        block = feats[first:first + block_frames][use[first:first + block_frames]]
+        mean += block.sum(axis=0, dtype=np.float64)
+    mean /= n
+    var = np.zeros(feats.shape[1])
+    for first in range(0, len(feats), block_frames):
+        block = feats[first:first + block_frames][use[first:first + block_frames]]
+        var += ((block - mean) ** 2).sum(axis=0)
+    std = np.sqrt(var / n)
+    feats -= mean.astype(feats.dtype)
+    feats /= np.maximum(std, 1e-5).astype(feats.dtype)
+    return feats

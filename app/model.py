@@ -150,14 +150,21 @@ def logsumexp_last(a: np.ndarray) -> np.ndarray:
     return peak + np.log(np.exp(a - peak[..., None]).sum(axis=-1))
 
 
-def state_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray:
+def state_log_likelihoods(model: AcousticModel, feats: np.ndarray,
+                          block_frames: int = 4096) -> np.ndarray:
     """Log-likelihood of every frame under every phone state.
+
+    The diagonal-Gaussian mixtures are scored as one float32 matrix product
+    per block of frames (features and their squares against the stacked
+    means/precisions), then summed over the mixture components.
 
     Parameters
     ----------
     model : AcousticModel
     feats : np.ndarray
         ``(n_frames, dim)`` features from :func:`app.features.mfcc_features`.
+    block_frames : int
+        Frames scored at a time (bounds the temporary memory).
 
     Returns
     -------
@@ -165,4 +172,20 @@ def state_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray
         ``(n_frames, n_phones * n_states)`` float32; column
         ``p * n_states + s`` is state ``s`` of phone ``p``.
     """
-    return logsumexp_last(component_log_likelihoods(model, feats)).astype(np.float32)
+    n_phones, n_states, n_mix, dim = model.means.shape
+    n_cols = n_phones * n_states
+    # components ordered (mixture, state): each mixture's block is contiguous
+    mu = model.means.transpose(2, 0, 1, 3).reshape(n_mix * n_cols, dim)
+    var = model.variances.transpose(2, 0, 1, 3).reshape(n_mix * n_cols, dim)
+    weight = model.weights.transpose(2, 0, 1).reshape(-1)
+    inv_var = 1.0 / var
+    const = (np.log(np.maximum(weight, 1e-30)) - 0.5 * (dim * LOG_2PI + np.log(var).sum(1))
+             - 0.5 * (mu * mu * inv_var).sum(1)).astype(np.float32)
+    table = np.concatenate([(mu * inv_var).T, -0.5 * inv_var.T]).astype(np.float32)
+    out = np.empty((len(feats), n_cols), dtype=np.float32)
+    for first in range(0, len(feats), block_frames):
+        x = np.asarray(feats[first:first + block_frames], dtype=np.float32)
+        comp = (np.concatenate([x, x * x], axis=1) @ table + const).reshape(len(x), n_mix, n_cols)
+        peak = comp.max(axis=1)
+        out[first:first + len(x)] = peak + np.log(np.exp(comp - peak[:, None, :]).sum(axis=1))
+    return out

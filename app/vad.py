@@ -37,16 +37,20 @@ def speech_frames(
         raise ValueError("VAD aggressiveness must be 0, 1, 2 or 3")
     if frame_s not in FRAME_CHOICES_S:
         raise ValueError(f"VAD frame must be one of {FRAME_CHOICES_S} s")
-    peak = float(np.abs(samples).max()) if len(samples) else 0.0
-    scale = 0.9 * 32767 / peak if peak > 0 else 0.0
-    pcm = np.clip(np.round(samples * scale), -32768, 32767).astype("<i2")
+    peak = max(float(samples.max()), -float(samples.min())) if len(samples) else 0.0
+    scale = np.float32(0.9 * 32767 / peak if peak > 0 else 0.0)
     step = int(round(frame_s * sample_rate))
     vad = webrtcvad.Vad(aggressiveness)
-    n = len(pcm) // step
-    return np.array(
-        [vad.is_speech(pcm[i * step:(i + 1) * step].tobytes(), sample_rate) for i in range(n)],
-        dtype=bool,
-    )
+    n = len(samples) // step
+    out = np.empty(n, dtype=bool)
+    per_block = 4096  # frames converted to 16-bit PCM at a time
+    for first in range(0, n, per_block):
+        last = min(n, first + per_block)
+        block = np.asarray(samples[first * step:last * step], dtype=np.float32) * scale
+        pcm = np.clip(np.round(block), -32768, 32767).astype("<i2")
+        for i in range(last - first):
+            out[first + i] = vad.is_speech(pcm[i * step:(i + 1) * step].tobytes(), sample_rate)
+    return out
 
 
 def find_pauses(
