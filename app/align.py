@@ -8,6 +8,7 @@ Viterbi pass costs O(frames x (nodes + edges)), compiled with numba.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -148,46 +149,188 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
     )
 
 
+Emissions = Callable[[int, int], np.ndarray]
+"""``emissions(first, last)``: state log-likelihoods of frames ``first:last``,
+shape ``(last - first, n_columns)``, -inf where a state is forbidden."""
+
+DEFAULT_BEAM = 400.0
+DEFAULT_MAX_ACTIVE = 20000
+BLOCK_FRAMES = 4096
+
+
+@dataclass(frozen=True)
+class BackPointers:
+    """Back-pointers of one block of frames, kept for the active band only.
+
+    Frame ``first + i`` stores, for nodes ``lo[i] .. lo[i] + (offset[i+1] -
+    offset[i]) - 1``, 0 (came from itself) or ``k`` (its ``k-1``-th predecessor).
+    """
+
+    first: int
+    lo: np.ndarray
+    offset: np.ndarray
+    back: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, in bytes."""
+        return self.lo.nbytes + self.offset.nbytes + self.back.nbytes
+
+
 @numba.njit(cache=True, nogil=True)
-def _viterbi(loglik, column, stay, ptr, pred, pred_lp, start_lp, final):  # pragma: no cover
-    # back[t, j] = 0: came from j itself; k > 0: from its (k-1)-th predecessor.
-    n_frames = loglik.shape[0]
+def _beam_block(ll, column, stay, ptr, pred, pred_lp, reach, start_lp, score, band,
+                beam, max_active, first_frame):  # pragma: no cover
+    # score: per node, -inf outside band[0]..band[1] (the previous frame's active band).
+    n_frames = ll.shape[0]
     n = column.shape[0]
-    back = np.zeros((n_frames, n), dtype=np.int8)
-    prev = np.empty(n)
+    lo_out = np.zeros(n_frames, dtype=np.int64)
+    offset = np.zeros(n_frames + 1, dtype=np.int64)
+    back = np.empty(max(1024, 64 * n_frames), dtype=np.int8)
     cur = np.empty(n)
-    for j in range(n):
-        prev[j] = start_lp[j] + loglik[0, column[j]]
-    for t in range(1, n_frames):
-        for j in range(n):
-            best = prev[j] + stay[j]
-            arg = 0
-            for k in range(ptr[j], ptr[j + 1]):
-                v = prev[pred[k]] + pred_lp[k]
-                if v > best:
-                    best = v
-                    arg = k - ptr[j] + 1
-            cur[j] = best + loglik[t, column[j]]
-            back[t, j] = arg
-        prev, cur = cur, prev
-    end = -1
-    best = -np.inf
-    for j in range(n):
-        if final[j] and prev[j] > best:
-            best = prev[j]
-            end = j
-    path = np.empty(n_frames, dtype=np.int64)
-    if end < 0:
-        return path, best
-    path[n_frames - 1] = end
-    for t in range(n_frames - 1, 0, -1):
+    arg = np.zeros(n, dtype=np.int8)
+    for i in range(n_frames):
+        lo, hi = band[0], band[1]
+        if first_frame and i == 0:
+            clo, chi = 0, n - 1
+            for j in range(n):
+                cur[j] = start_lp[j] + ll[0, column[j]]
+                arg[j] = 0
+        else:
+            clo, chi = lo, reach[hi]
+            for j in range(clo, chi + 1):
+                best = score[j] + stay[j]
+                a = 0
+                for k in range(ptr[j], ptr[j + 1]):
+                    v = score[pred[k]] + pred_lp[k]
+                    if v > best:
+                        best = v
+                        a = k - ptr[j] + 1
+                cur[j] = best + ll[i, column[j]]
+                arg[j] = a
+        top = -np.inf
+        at = clo
+        for j in range(clo, chi + 1):
+            if cur[j] > top:
+                top = cur[j]
+                at = j
+        for j in range(lo, hi + 1):
+            score[j] = -np.inf
+        if top == -np.inf:  # nothing fits this frame: report failure
+            band[0], band[1] = 1, 0
+            return lo_out[:i], offset[:i + 1], back[:offset[i]], False
+        nlo, nhi = at, at
+        for j in range(clo, at):
+            if cur[j] >= top - beam:
+                nlo = j
+                break
+        for j in range(chi, at, -1):
+            if cur[j] >= top - beam:
+                nhi = j
+                break
+        while nhi - nlo + 1 > max_active:
+            if at - nlo > nhi - at:
+                nlo += 1
+            else:
+                nhi -= 1
+        for j in range(nlo, nhi + 1):
+            score[j] = cur[j]
+        band[0], band[1] = nlo, nhi
+        width = nhi - nlo + 1
+        if offset[i] + width > back.shape[0]:
+            grown = np.empty(2 * back.shape[0] + width, dtype=np.int8)
+            grown[:offset[i]] = back[:offset[i]]
+            back = grown
+        for j in range(nlo, nhi + 1):
+            back[offset[i] + j - nlo] = arg[j]
+        lo_out[i] = nlo
+        offset[i + 1] = offset[i] + width
+    return lo_out, offset, back[:offset[n_frames]].copy(), True
+
+
+@numba.njit(cache=True, nogil=True)
+def _backtrack_block(path, first, lo, offset, back, ptr, pred):  # pragma: no cover
+    # Fills path[first - 1 .. first + len(lo) - 2] from path[first + len(lo) - 1].
+    for i in range(lo.shape[0] - 1, -1, -1):
+        t = first + i
+        if t == 0:
+            break
         j = path[t]
-        k = back[t, j]
+        k = back[offset[i] + j - lo[i]]
         path[t - 1] = j if k == 0 else pred[ptr[j] + k - 1]
-    return path, best
 
 
-def viterbi(graph: AlignmentGraph, loglik: np.ndarray) -> tuple[np.ndarray, float]:
+def reach_of(graph: AlignmentGraph) -> np.ndarray:
+    """Per node ``i``: the highest node that may follow a band ending at ``i``
+    one frame later (edges only go forward, so the band can only grow this far)."""
+    n = graph.n_nodes
+    counts = np.diff(graph.pred_ptr)
+    min_pred = np.arange(n)
+    has = counts > 0
+    min_pred[has] = np.minimum.reduceat(graph.pred_node, graph.pred_ptr[:-1][has])
+    reach = np.arange(n)
+    np.maximum.at(reach, min_pred, np.arange(n))
+    return np.maximum.accumulate(reach)
+
+
+def viterbi_blocks(graph: AlignmentGraph, emissions: Emissions, n_frames: int,
+                   beam: float = DEFAULT_BEAM, max_active: int = DEFAULT_MAX_ACTIVE,
+                   block_frames: int = BLOCK_FRAMES) -> tuple[np.ndarray, float]:
+    """Beam-pruned Viterbi over frames scored block by block.
+
+    Only states within ``beam`` (natural log) of the frame's best form the
+    active band; back-pointers are kept for that band alone, so memory and
+    time grow with the number of frames, not frames x graph size.
+
+    Parameters
+    ----------
+    graph : AlignmentGraph
+    emissions : callable
+        ``emissions(first, last)`` -> ``(last - first, n_columns)`` state
+        log-likelihoods (-inf where forbidden).
+    n_frames : int
+        Frames in the utterance.
+    beam : float
+        Pruning beam, log-likelihood units; ``inf`` for exact Viterbi.
+    max_active : int
+        Most states kept active at any frame.
+    block_frames : int
+        Frames scored at a time.
+
+    Raises
+    ------
+    AlignmentError
+        If no path within the beam fits the frames.
+    """
+    n = graph.n_nodes
+    reach = reach_of(graph)
+    score = np.full(n, NEG_INF)
+    band = np.zeros(2, dtype=np.int64)
+    blocks: list[BackPointers] = []
+    for first in range(0, n_frames, block_frames):
+        last = min(n_frames, first + block_frames)
+        ll = np.ascontiguousarray(emissions(first, last), dtype=np.float64)
+        lo, offset, back, ok = _beam_block(
+            ll, graph.node_column, graph.stay, graph.pred_ptr, graph.pred_node,
+            graph.pred_logp, reach, graph.start_logp, score, band, float(beam),
+            int(max_active), first == 0,
+        )
+        if not ok:
+            raise AlignmentError("the transcript does not fit the audio (no alignment path)")
+        blocks.append(BackPointers(first, lo, offset, back))
+    finals = np.flatnonzero(graph.final & np.isfinite(score))
+    if len(finals) == 0:
+        raise AlignmentError("the transcript does not fit the audio (no alignment path)")
+    end = int(finals[np.argmax(score[finals])])
+    path = np.empty(n_frames, dtype=np.int64)
+    path[-1] = end
+    for block in reversed(blocks):
+        _backtrack_block(path, block.first, block.lo, block.offset, block.back,
+                         graph.pred_ptr, graph.pred_node)
+    return path, float(score[end])
+
+
+def viterbi(graph: AlignmentGraph, loglik: np.ndarray, beam: float = np.inf,
+            max_active: int | None = None) -> tuple[np.ndarray, float]:
     """Best node for every frame, and the path's log-likelihood.
 
     Parameters
@@ -197,19 +340,16 @@ def viterbi(graph: AlignmentGraph, loglik: np.ndarray) -> tuple[np.ndarray, floa
         ``(n_frames, n_columns)`` state log-likelihoods
         (:func:`app.model.state_log_likelihoods`), -inf where a state is
         forbidden at a frame.
+    beam, max_active : float, int
+        Pruning (see :func:`viterbi_blocks`); exact by default.
 
     Raises
     ------
     AlignmentError
         If no path through the graph fits the frames.
     """
-    path, score = _viterbi(
-        np.ascontiguousarray(loglik, dtype=np.float64), graph.node_column, graph.stay,
-        graph.pred_ptr, graph.pred_node, graph.pred_logp, graph.start_logp, graph.final,
-    )
-    if not np.isfinite(score):
-        raise AlignmentError("the transcript does not fit the audio (no alignment path)")
-    return path, float(score)
+    return viterbi_blocks(graph, lambda a, b: loglik[a:b], len(loglik), beam,
+                          max_active or graph.n_nodes)
 
 
 def forbid_speech(loglik: np.ndarray, model: AcousticModel, frames: np.ndarray) -> np.ndarray:

@@ -10,10 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from .adapt import Stats, accumulate, map_update
-from .align import AlignmentGraph, build_graph, forbid_speech, viterbi
+from .align import (
+    DEFAULT_BEAM,
+    AlignmentGraph,
+    Emissions,
+    build_graph,
+    forbid_speech,
+    viterbi_blocks,
+)
 from .audio import Audio, analysis_signal, read_audio
 from .errors import AlignmentError
-from .features import mfcc_features
+from .features import features_and_silence, n_frames, normalisation_spans
 from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
 from .segments import Segmentation, build_segmentation, shift_boundaries
@@ -47,6 +54,12 @@ class Options:
         MAP prior weight for those passes, in frames.
     shift_boundaries : bool
         Apply the model's learned per-type boundary offsets.
+    beam : float
+        Viterbi pruning beam (log-likelihood); ``inf`` for exact search.
+    normalise_between_pauses : bool
+        Normalise the features of each stretch between the VAD's pauses
+        (at least 2 s) on its own, so a long recording with several
+        speakers or rooms is treated like a set of utterances.
     """
 
     vad_aggressiveness: int = 3
@@ -55,34 +68,55 @@ class Options:
     adapt_passes: int = 0
     adapt_tau: float = 20.0
     shift_boundaries: bool = True
+    beam: float = DEFAULT_BEAM
+    normalise_between_pauses: bool = True
 
 
-def align_frames(graph: AlignmentGraph, model: AcousticModel, loglik: np.ndarray,
+def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
+                    silent: np.ndarray | None = None) -> Emissions:
+    """Block-wise state log-likelihoods of ``feats``; with a ``pause_mask``,
+    only silence states may occupy the masked frames. Frames marked ``silent``
+    (digital silence: no acoustic evidence) score 0 in every state, so no
+    phone gains or loses by covering them."""
+    def emissions(first: int, last: int) -> np.ndarray:
+        loglik = state_log_likelihoods(model, feats[first:last])
+        if silent is not None:
+            loglik[silent[first:last]] = 0.0
+        if pause_mask is None:
+            return loglik
+        return forbid_speech(loglik, model, pause_mask[first:last])
+    return emissions
+
+
+def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
                  pause_mask: np.ndarray | None, words: list[Word],
-                 duration_s: float) -> np.ndarray:
+                 duration_s: float, beam: float = DEFAULT_BEAM,
+                 silent: np.ndarray | None = None) -> np.ndarray:
     """Viterbi path with phones kept out of the VAD's pauses where possible.
 
     If the VAD's pauses cut through a word (no path fits), the alignment is
-    made without them.
+    made without them; if no path fits within the ``beam``, with a beam four
+    times as wide.
 
     Raises
     ------
     AlignmentError
         If the transcript cannot fit the audio at all.
     """
-    if pause_mask is not None and pause_mask.any():
-        try:
-            return viterbi(graph, forbid_speech(loglik, model, pause_mask))[0]
-        except AlignmentError:
-            pass
-    try:
-        return viterbi(graph, loglik)[0]
-    except AlignmentError:
-        n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
-        raise AlignmentError(
-            f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
-            f"fit {duration_s:.2f} s of audio: check that it matches the recording"
-        ) from None
+    masks = [pause_mask, None] if pause_mask is not None and pause_mask.any() else [None]
+    for width in (beam, 4 * beam):
+        for mask in masks:
+            try:
+                return viterbi_blocks(graph, frame_emissions(model, feats, mask, silent),
+                                      len(feats),
+                                      beam=width)[0]
+            except AlignmentError:
+                pass
+    n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
+    raise AlignmentError(
+        f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
+        f"fit {duration_s:.2f} s of audio: check that it matches the recording"
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -137,26 +171,31 @@ def segment(
     resources = resources or load_resources()
     model = resources.model
     words = transcript_words(transcript, resources.lexicon)
-    signal = analysis_signal(audio, model.features.sample_rate)
-    feats = mfcc_features(signal, model.features)
+    config = model.features
+    signal = analysis_signal(audio, config.sample_rate)
+    total_frames = n_frames(len(signal), config)
     mask = None
     if options.use_vad:
-        sample_rate = model.features.sample_rate
-        pauses = find_pauses(signal, sample_rate, options.vad_aggressiveness,
+        pauses = find_pauses(signal, config.sample_rate, options.vad_aggressiveness,
                              min_pause_s=options.min_pause_s)
-        mask = pause_frames(pauses, len(feats), model.features.hop_s, len(signal) / sample_rate)
+        mask = pause_frames(pauses, total_frames, config.hop_s, len(signal) / config.sample_rate)
         if mask.all():
             raise AlignmentError("no speech found in the audio: the voice activity detector "
                                  "heard none (is it silent, or only noise?)")
-    loglik = state_log_likelihoods(model, feats)
+    spans = None
+    if options.use_vad and options.normalise_between_pauses:
+        spans = normalisation_spans(pauses, total_frames, config.hop_s)
+    feats, silent = features_and_silence(signal, config, spans)
+    del signal  # long recordings: the features are all that is needed from here on
     graph = build_graph(words, model)
-    path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
+    path = align_frames(graph, model, feats, mask, words, audio.duration_s, options.beam,
+                        silent)
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)
         accumulate(stats, model, feats, graph.node_column[path])
         adapted = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
-        loglik = state_log_likelihoods(adapted, feats)
-        path = align_frames(graph, model, loglik, mask, words, audio.duration_s)
+        path = align_frames(graph, adapted, feats, mask, words, audio.duration_s, options.beam,
+                        silent)
     seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
                              audio.sample_rate)
     if options.shift_boundaries:
