@@ -36,16 +36,18 @@ class Limits:
     Attributes
     ----------
     max_upload_bytes : int
-        ``VOWELSEG_MAX_UPLOAD_BYTES``, default 100 MB.
+        ``VOWELSEG_MAX_UPLOAD_BYTES``, default 2 GB (two hours of 48 kHz
+        16-bit stereo WAV fit).
     max_duration_s : float
-        ``VOWELSEG_MAX_DURATION_S``, default 300 s.
+        ``VOWELSEG_MAX_DURATION_S``, default 7200 s (two hours).
     max_transcript_chars : int
-        ``VOWELSEG_MAX_TRANSCRIPT_CHARS``, default 20 000.
+        ``VOWELSEG_MAX_TRANSCRIPT_CHARS``, default 200 000 (two hours of
+        speech is about 20 000 words).
     """
 
-    max_upload_bytes: int = 100_000_000
-    max_duration_s: float = 300.0
-    max_transcript_chars: int = 20_000
+    max_upload_bytes: int = 2_000_000_000
+    max_duration_s: float = 7200.0
+    max_transcript_chars: int = 200_000
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -57,6 +59,9 @@ class Limits:
             max_transcript_chars=int(
                 env.get("VOWELSEG_MAX_TRANSCRIPT_CHARS", cls.max_transcript_chars)),
         )
+
+
+_FORM_OVERHEAD = 1_000_000  # room for the form's other fields and multipart framing
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -84,6 +89,15 @@ def create_app(model_path: Path = DEFAULT_MODEL, limits: Limits | None = None) -
         description="Where every vowel is in a speech recording, given its transcript.",
         lifespan=lifespan,
     )
+
+    @app.middleware("http")
+    async def _refuse_oversized(request: Request, call_next):  # noqa: ANN001, ANN202
+        # Before the body is read: a declared length over the limit is refused at once.
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_upload_bytes + _FORM_OVERHEAD:
+            return _error(413, f"the request is {declared} bytes, over the upload limit of "
+                               f"{limits.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
+        return await call_next(request)
 
     @app.exception_handler(VowelsegError)
     async def _user_error(request: Request, exc: VowelsegError) -> JSONResponse:
@@ -123,17 +137,19 @@ def create_app(model_path: Path = DEFAULT_MODEL, limits: Limits | None = None) -
         """Align the transcript to the audio; reply with vowel intervals or audio."""
         if audio.size is not None and audio.size > limits.max_upload_bytes:
             raise LimitError(f"the upload is {audio.size} bytes, over the limit of "
-                             f"{limits.max_upload_bytes} bytes")
+                             f"{limits.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
         if len(transcript) > limits.max_transcript_chars:
             raise LimitError(f"the transcript has {len(transcript)} characters, over the "
-                             f"limit of {limits.max_transcript_chars}")
+                             f"limit of {limits.max_transcript_chars} "
+                             "(VOWELSEG_MAX_TRANSCRIPT_CHARS)")
         if "\x00" in transcript:
             raise TranscriptError("the transcript contains a NUL character")
-        data = await audio.read()
         options = Options(vad_aggressiveness=vad_aggressiveness)
+        upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
         def work() -> Response:
-            decoded = read_audio(data, max_duration_s=limits.max_duration_s)
+            upload.seek(0)
+            decoded = read_audio(upload, max_duration_s=limits.max_duration_s)
             seg = segment(decoded, transcript, resources(), options)
             if output == "wav":
                 return Response(to_wav(decoded, seg, mode, fade_ms / 1000.0),

@@ -27,7 +27,7 @@ def _segment(args: argparse.Namespace) -> int:
     from .pipeline import Options, load_resources, segment
     from .render import to_json, to_textgrid, to_wav
 
-    audio = read_audio(Path(args.audio).read_bytes())
+    audio = read_audio(Path(args.audio))
     seg = segment(audio, args.transcript, load_resources(args.model),
                   Options(vad_aggressiveness=args.vad))
     reply = json.dumps(to_json(seg), indent=2)
@@ -114,6 +114,66 @@ def _bench(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
     if args.update_card:
         _record_in_card(args, tally.utterances, metrics, heldout=bool(overlap))
+    return 0
+
+
+def _bench_long(args: argparse.Namespace) -> int:
+    from . import bench, longbench
+    from .corpus import read_corpus
+    from .pipeline import Options, load_resources, segment
+
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    utterances = read_corpus(Path(args.corpus))
+    resources = load_resources(args.model)
+    segment(utterances[0].wav, utterances[0].text, resources)  # JIT warm-up
+    per_utt = {u.utt_id: bench.run([u], lambda u: segment(u.wav, u.text, resources, Options()))
+               for u in utterances}
+    ours = bench.Tally()
+    for tally in per_utt.values():
+        ours.merge(tally)
+    say(f"per-utterance: {ours.utterances} utterances aligned in {ours.wall_s:.2f} s")
+    results = longbench.run(Path(args.corpus), args.model, args.lengths, per_utt, say)
+    print(f"corpus: {args.corpus}; model: {_shown(args.model)} (each length aligned in its own "
+          "process, warm; wall = decode + VAD + features + Viterbi; peak MB = process peak RSS)")
+    print(longbench.format_lengths(results))
+    print("max |diff| = largest change from aligning the same utterances one by one, over all "
+          "accuracy figures (points; word MAE in ms)")
+    if len(results) > 1:
+        one = min(results, key=lambda r: abs(r["audio_s"] - 60))
+        last = results[-1]
+        growth = (last["wall_s"] / last["audio_s"]) / (one["wall_s"] / one["audio_s"])
+        print(f"time per audio second, {longbench._dur(last['audio_s'])} vs "
+              f"{longbench._dur(one['audio_s'])}: {growth:.2f}x (1.00 = linear)")
+    last = results[-1]
+    for part in ("first_minute", "last_minute"):
+        m, ref = last[part], last[f"{part}_per_utterance"]
+        print(f"{part.replace('_', ' ')} of {longbench._dur(last['audio_s'])} "
+              f"({m['utterances']} utterances): "
+              + ", ".join(f"{k} {m[k]:.3f} (alone {ref[k]:.3f})"
+                          for k in ("frame_acc3", "vb_f1@20", "pb@20", "wb@20")))
+    summary = {"lengths": results}
+    if args.peer == "pocketsphinx":
+        from .peers import pocketsphinx_decoder, pocketsphinx_segment
+
+        decoder = pocketsphinx_decoder()
+        peer = bench.run(utterances, lambda u: pocketsphinx_segment(
+            decoder, u.wav, u.text, resources.lexicon))
+        ratio = peer.metrics()["rtf"] / ours.metrics()["rtf"]
+        print(f"same {ours.utterances} utterances one by one: vowelseg RTF "
+              f"{ours.metrics()['rtf']:.4f}, pocketsphinx RTF {peer.metrics()['rtf']:.4f}: "
+              f"vowelseg is {ratio:.1f}x faster per audio second")
+        summary["pocketsphinx_speed_ratio"] = ratio
+    if args.http:
+        http = longbench.http_latency(utterances, args.model)
+        print(f"HTTP, {http['audio_s']:.1f} s utterance over loopback: cold start (process "
+              f"start to first reply) {http['cold_start_s']:.2f} s; warm p50 "
+              f"{http['p50_ms']:.0f} ms, p90 {http['p90_ms']:.0f} ms ({http['requests']} requests)")
+        summary["http"] = http
+    if args.plot:
+        longbench.plot(results, Path(args.plot))
+        print(f"plot: {args.plot}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
 
@@ -223,6 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-card", action="store_true",
                    help="store the figures in the model's card (models/NAME.json)")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("bench-long", help="time, memory and drift on long recordings "
+                       "(TIMIT-format utterances concatenated)")
+    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--lengths", type=float, nargs="+", default=[10, 60, 600, 3600],
+                   help="recording lengths, seconds")
+    p.add_argument("--peer", choices=("pocketsphinx", "none"), default="pocketsphinx")
+    p.add_argument("--no-http", dest="http", action="store_false",
+                   help="skip the HTTP latency and cold-start measurement")
+    p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
+    p.add_argument("--json", help="also write the figures as JSON here")
+    p.set_defaults(func=_bench_long)
     return parser
 
 
