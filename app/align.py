@@ -274,7 +274,8 @@ def reach_of(graph: AlignmentGraph) -> np.ndarray:
 
 def viterbi_blocks(graph: AlignmentGraph, emissions: Emissions, n_frames: int,
                    beam: float = DEFAULT_BEAM, max_active: int = DEFAULT_MAX_ACTIVE,
-                   block_frames: int = BLOCK_FRAMES) -> tuple[np.ndarray, float]:
+                   block_frames: int = BLOCK_FRAMES,
+                   trace: list[BackPointers] | None = None) -> tuple[np.ndarray, float]:
     """Beam-pruned Viterbi over frames scored block by block.
 
     Only states within ``beam`` (natural log) of the frame's best form the
@@ -295,6 +296,8 @@ def viterbi_blocks(graph: AlignmentGraph, emissions: Emissions, n_frames: int,
         Most states kept active at any frame.
     block_frames : int
         Frames scored at a time.
+    trace : list, optional
+        Receives the back-pointer blocks (to measure the memory they held).
 
     Raises
     ------
@@ -317,6 +320,8 @@ def viterbi_blocks(graph: AlignmentGraph, emissions: Emissions, n_frames: int,
         if not ok:
             raise AlignmentError("the transcript does not fit the audio (no alignment path)")
         blocks.append(BackPointers(first, lo, offset, back))
+    if trace is not None:
+        trace.extend(blocks)
     finals = np.flatnonzero(graph.final & np.isfinite(score))
     if len(finals) == 0:
         raise AlignmentError("the transcript does not fit the audio (no alignment path)")

@@ -1,0 +1,60 @@
+"""The feature front end: block-wise equals one pass, NumPy equals librosa."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from app.features import (
+    FeatureConfig,
+    delta,
+    features_and_silence,
+    log_mel,
+    mel_filterbank,
+    mfcc_features,
+)
+
+
+def speech(timit) -> np.ndarray:
+    return sf.read(timit / "dr1-fvmh0" / "sa1.wav", dtype="float32")[0]
+
+
+def test_block_wise_spectrum_equals_one_pass(timit):
+    y = speech(timit)
+    config = FeatureConfig()
+    whole = log_mel(y, config, block_frames=10 ** 6)
+    assert np.abs(log_mel(y, config, block_frames=37) - whole).max() < 1e-5  # BLAS rounding
+
+
+def test_numpy_front_end_matches_librosa(timit):
+    y = speech(timit)
+    c = FeatureConfig()
+    n_fft = 512
+    fb = mel_filterbank(c.sample_rate, n_fft, c.n_mels, c.fmin_hz, c.fmax_hz)
+    ref_fb = librosa.filters.mel(sr=c.sample_rate, n_fft=n_fft, n_mels=c.n_mels,
+                                 fmin=c.fmin_hz, fmax=c.fmax_hz)
+    assert np.allclose(fb, ref_fb, rtol=1e-5, atol=1e-9)
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=c.sample_rate, n_fft=n_fft, hop_length=c.hop_length,
+        win_length=int(c.win_s * c.sample_rate), n_mels=c.n_mels, fmin=c.fmin_hz,
+        fmax=c.fmax_hz)
+    ref = np.log(np.maximum(mel, mel.max() * 10 ** (-c.floor_db / 10)))
+    assert np.abs(log_mel(y, c) - ref).max() < 1e-3
+    mfcc = librosa.feature.mfcc(S=ref, n_mfcc=c.n_mfcc)
+    for order in (1, 2):
+        want = librosa.feature.delta(mfcc, width=c.delta_width, order=order, mode="nearest")
+        assert np.abs(delta(mfcc, c.delta_width, order) - want).max() < 1e-3
+
+
+def test_digital_silence_is_marked_and_left_out_of_the_normalisation(timit):
+    y = speech(timit)
+    c = FeatureConfig()
+    padded = np.concatenate([np.zeros(16000, np.float32), y, np.zeros(16000, np.float32)])
+    feats, silent = features_and_silence(padded, c)
+    assert silent[:190].all() and silent[-190:].all()
+    assert silent[260:-260].mean() < 0.1
+    # the speech frames are normalised as if the zeros were not there
+    plain = mfcc_features(y, c)
+    middle = feats[200 + 20:200 + len(plain) - 20]
+    assert np.abs(middle - plain[20:-20]).mean() < 0.1
