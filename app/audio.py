@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError, EmptyAudioError, LimitError
+from .errors import AudioError, EmptyAudioError, InvalidAudioError, LimitError
 
 ACCEPTED = "WAV (8/16/24/32-bit PCM, 32/64-bit float, µ-law, A-law), FLAC, OGG (Vorbis/Opus), MP3"
 MIN_RATE, MAX_RATE = 8000, 192000
@@ -28,6 +28,8 @@ _DTYPE_OF_SUBTYPE = {
     "ALAW": "int16", "PCM_24": "int32", "PCM_32": "int32", "FLOAT": "float32",
     "DOUBLE": "float64",
 }
+#: Containers whose header states the exact length (MP3 and OGG only estimate it).
+_EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "AIFF", "FLAC", "CAF"}
 _WAV_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW"}
 
 
@@ -107,9 +109,38 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
             f"the audio holds {len(samples)} samples ({len(samples) / rate:.3f} s): "
             f"at least {MIN_DURATION_S} s is needed"
         )
+    missing = _missing_wav_bytes(source) if fmt == "WAV" else 0
+    if missing > 0 or (fmt in _EXACT_LENGTH_FORMATS and len(samples) < frames):
+        raise InvalidAudioError(
+            "the audio file is truncated: its header announces more samples than it holds "
+            f"({len(samples)} present); send the complete file")
     if samples.dtype.kind == "f" and not np.isfinite(samples).all():
-        raise AudioError("the audio contains NaN or infinite sample values")
+        raise InvalidAudioError("the audio contains NaN or infinite sample values")
     return Audio(samples=samples, sample_rate=int(rate), format=fmt, subtype=subtype)
+
+
+def _missing_wav_bytes(source: str | Path | BinaryIO) -> int:
+    """Bytes a RIFF/WAVE file's ``data`` chunk declares beyond the end of the file
+    (0 if complete, streamed with an unknown size, or not plain RIFF)."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as f:
+            return _missing_wav_bytes(f)
+    start = source.tell()
+    try:
+        source.seek(0)
+        head = source.read(1 << 16)
+        total = source.seek(0, io.SEEK_END)
+    finally:
+        source.seek(start)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if chunk == b"data":
+            return 0 if size in (0, 0xFFFFFFFF) else max(0, pos + 8 + size - total)
+        pos += 8 + size + (size & 1)
+    return 0
 
 
 def _reason(exc: Exception) -> str:

@@ -45,9 +45,17 @@ def _segment(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api import create_app
+    from .api import LOG_ENV, MODEL_ENV, create_app
 
-    uvicorn.run(create_app(args.model), host=args.host, port=args.port)
+    os.environ[LOG_ENV] = "1"
+    if args.workers == 1:
+        uvicorn.run(create_app(args.model), host=args.host, port=args.port,
+                    access_log=False, timeout_graceful_shutdown=30)
+        return 0
+    # Worker processes: uvicorn's supervisor starts a replacement for any that dies.
+    os.environ[MODEL_ENV] = str(Path(args.model).resolve())
+    uvicorn.run("app.api:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, access_log=False, timeout_graceful_shutdown=30)
     return 0
 
 
@@ -164,16 +172,38 @@ def _bench_long(args: argparse.Namespace) -> int:
               f"vowelseg is {ratio:.1f}x faster per audio second")
         summary["pocketsphinx_speed_ratio"] = ratio
     if args.http:
-        http = longbench.http_latency(utterances, args.model)
+        http = longbench.http_latency(utterances, args.model, long_s=max(args.lengths))
         print(f"HTTP, {http['audio_s']:.1f} s utterance over loopback: cold start (process "
               f"start to first reply) {http['cold_start_s']:.2f} s; warm p50 "
               f"{http['p50_ms']:.0f} ms, p90 {http['p90_ms']:.0f} ms ({http['requests']} requests)")
+        print(f"HTTP, the {longbench._dur(http['long_audio_s'])} recording in one request "
+              f"({http['long_body_mb']:.0f} MB upload): {http['long_wall_s']:.1f} s to the "
+              f"reply ({http['long_words']} words); server peak RSS "
+              f"{http['server_peak_rss_mb']:.0f} MB")
         summary["http"] = http
     if args.plot:
         longbench.plot(results, Path(args.plot))
         print(f"plot: {args.plot}")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _bench_load(args: argparse.Namespace) -> int:
+    from . import loadbench
+    from .corpus import read_corpus
+
+    utterances = read_corpus(Path(args.corpus))
+    results = loadbench.run(utterances, args.model, workers=args.workers,
+                            client_counts=args.clients, seconds=args.seconds)
+    print(f"vowelseg serve --workers {args.workers} on loopback (limits from VOWELSEG_* "
+          f"variables or defaults); each request: a 5.0 s timit-dev recording, JSON reply")
+    print(loadbench.format_runs(results))
+    last = results[-1]
+    print(f"after the SIGKILL: {last['after_kill']} (status: count, -1 = connection error) "
+          f"for requests sent after it; workers running at the end: {last['workers_after']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
@@ -250,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (each loads the model, ~0.4 GB); a worker that "
+                        "dies is replaced. Limits: VOWELSEG_* environment variables")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("train", help="rebuild the acoustic model from synthetic speech")
@@ -296,6 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
     p.add_argument("--json", help="also write the figures as JSON here")
     p.set_defaults(func=_bench_long)
+
+    p = sub.add_parser("bench-load", help="concurrent clients against a multi-worker server "
+                       "(latency, throughput, 503s, memory, a worker killed)")
+    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--clients", type=int, nargs="+", default=[8, 32])
+    p.add_argument("--seconds", type=float, default=60.0, help="length of each run")
+    p.add_argument("--json", help="also write the figures as JSON here")
+    p.set_defaults(func=_bench_load)
     return parser
 
 

@@ -24,6 +24,12 @@ class AudioError(VowelsegError):
     status_code = 415
 
 
+class InvalidAudioError(AudioError):
+    """The audio decodes but cannot be used (truncated, NaN or infinite samples)."""
+
+    status_code = 422
+
+
 class EmptyAudioError(AudioError):
     """The audio decodes to too few samples to analyse."""
 
@@ -46,6 +52,13 @@ class AlignmentError(VowelsegError):
     """The transcript could not be fitted to the audio."""
 
     status_code = 422
+
+
+class BusyError(VowelsegError):
+    """No alignment slot came free in time, or too many requests are waiting."""
+
+    status_code = 503
+    retry_after_s = 5
 
 
 class ModelError(Exception):

@@ -288,10 +288,21 @@ def request_audio(utterances: Sequence[Utterance], target_s: float,
     return np.concatenate(parts), " ".join(utterances[i].text for i in chosen)
 
 
+def server_peak_rss_mb(pid: int) -> float:
+    """Peak resident set size of a running process (Linux ``VmHWM``), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
-                 target_s: float = 5.0, requests: int = 40) -> dict:
+                 target_s: float = 5.0, requests: int = 40, long_s: float | None = None,
+                 seed: int = 0) -> dict:
     """Start ``vowelseg serve`` and measure cold start (process start to the first
-    ``POST /segment`` reply) and warm latency of ``target_s`` requests over loopback."""
+    ``POST /segment`` reply) and warm latency of ``target_s`` requests over loopback;
+    with ``long_s``, then send the long-audio benchmark's recording of that length
+    (same seed) in one request and time it, with the server's peak RSS."""
     import io
     import urllib.error
     import urllib.request
@@ -328,13 +339,31 @@ def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
             t = time.perf_counter()
             post()
             times.append(time.perf_counter() - t)
+        long = {}
+        if long_s:
+            samples_long, transcript_long, _ = build_recording(utterances, long_s, seed)
+            buffer = io.BytesIO()
+            sf.write(buffer, samples_long, TIMIT_RATE, format="WAV", subtype="PCM_16")
+            del samples_long
+            body, ctype = multipart({"transcript": transcript_long},
+                                    {"audio": ("long.wav", buffer.getvalue())})
+            del buffer
+            t = time.perf_counter()
+            req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
+            with urllib.request.urlopen(req, timeout=600) as reply:
+                reply_json = json.loads(reply.read())
+            long = {"long_audio_s": reply_json["duration"],
+                    "long_wall_s": time.perf_counter() - t,
+                    "long_words": len(reply_json["words"]),
+                    "long_body_mb": len(body) / 1e6,
+                    "server_peak_rss_mb": server_peak_rss_mb(server.pid)}
     finally:
         server.terminate()
         server.wait(timeout=30)
     ms = np.array(times) * 1000
     return {"audio_s": len(samples) / TIMIT_RATE, "cold_start_s": cold,
             "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "requests": requests}
+            "requests": requests, **long}
 
 
 if __name__ == "__main__":

@@ -119,6 +119,23 @@ def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
     )
 
 
+def check_fits(words: list[Word], model: AcousticModel, total_frames: int,
+               duration_s: float) -> None:
+    """Refuse at once a transcript with more HMM states than the audio has frames.
+
+    Raises
+    ------
+    AlignmentError
+        If even the shortest pronunciations need more frames than there are.
+    """
+    n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
+    if n_phones * model.n_states > total_frames:
+        raise AlignmentError(
+            f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
+            f"fit {duration_s:.2f} s of audio: check that it matches the recording"
+        )
+
+
 @functools.lru_cache(maxsize=4)
 def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
     """Load (once per process and path) the model and the lexicon."""
@@ -174,6 +191,7 @@ def segment(
     config = model.features
     signal = analysis_signal(audio, config.sample_rate)
     total_frames = n_frames(len(signal), config)
+    check_fits(words, model, total_frames, audio.duration_s)
     mask = None
     if options.use_vad:
         pauses = find_pauses(signal, config.sample_rate, options.vad_aggressiveness,

@@ -205,3 +205,42 @@ def test_audio_sent_as_text_or_json_is_422(client):
     assert reply.status_code == 422 and "audio" in reply.json()["error"]
     reply = client.post("/segment", json={"audio": "abc", "transcript": "hi"})
     assert reply.status_code == 422 and "multipart/form-data" in reply.json()["error"]
+
+
+def test_limits_are_settings_named_in_the_refusal(speech):
+    from fastapi.testclient import TestClient
+
+    from app.api import Limits, create_app
+
+    assert Limits().max_duration_s >= 7200  # two hours by default
+    assert Limits().max_upload_bytes >= 2 * 3600 * 48000 * 2 * 2  # 2 h, 48 kHz 16-bit stereo
+    data = wav_bytes(speech.samples, 16000)
+    tight = Limits(max_upload_bytes=len(data) // 2, max_duration_s=1.0, max_transcript_chars=10)
+    with TestClient(create_app(limits=tight)) as small:
+        reply = post(small, data)
+        assert reply.status_code == 413
+        assert "VOWELSEG_MAX_UPLOAD_BYTES" in reply.json()["error"]
+    roomy = Limits(max_upload_bytes=10 * len(data), max_duration_s=1.0)
+    with TestClient(create_app(limits=roomy)) as short:
+        reply = post(short, data)
+        assert reply.status_code == 413
+        assert "over the limit of 1 s (VOWELSEG_MAX_DURATION_S)" in reply.json()["error"]
+        reply = post(short, data, "word " * 50_000)
+        assert reply.status_code == 413
+        assert "VOWELSEG_MAX_TRANSCRIPT_CHARS" in reply.json()["error"]
+
+
+def test_a_long_upload_is_decoded_from_the_spooled_file(client, synthetic):
+    """Over a minute of speech (several MB, past the form parser's in-memory
+    threshold) in one request."""
+    texts, parts = [], []
+    for _ in range(5):
+        for text, sp in synthetic:
+            texts.append(text)
+            parts.append(sp.samples)
+    data = wav_bytes(np.concatenate(parts), 16000)
+    assert len(data) > 2_000_000  # the form parser spools parts over 1 MB to disk
+    reply = post(client, data, " ".join(texts))
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert len(body["words"]) == sum(len(t.split()) for t in texts)
