@@ -90,8 +90,9 @@ def cut(seg: Segmentation, start_s: float, end_s: float) -> Segmentation:
     def clip(t: float) -> float:
         return round(min(max(t, start_s), end_s) - start_s, 6)
 
-    words = [w for w in seg.words if inside(w.start, w.end)]
-    first = seg.words.index(words[0]) if words else 0
+    kept = [i for i, w in enumerate(seg.words) if inside(w.start, w.end)]
+    words = [seg.words[i] for i in kept]
+    first = kept[0] if kept else 0
     phones = [PhoneInterval(p.phone, clip(p.start), clip(p.end), p.cls, p.word - first)
               for p in seg.phones if inside(p.start, p.end)]
     return Segmentation(

@@ -112,8 +112,13 @@ def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
                                       beam=width)[0]
             except AlignmentError:
                 pass
+    raise does_not_fit(words, duration_s)
+
+
+def does_not_fit(words: list[Word], duration_s: float) -> AlignmentError:
+    """The error for a transcript that cannot be fitted to the audio."""
     n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
-    raise AlignmentError(
+    return AlignmentError(
         f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
         f"fit {duration_s:.2f} s of audio: check that it matches the recording"
     )
@@ -130,10 +135,7 @@ def check_fits(words: list[Word], model: AcousticModel, total_frames: int,
     """
     n_phones = sum(min(len(v) for v in w.pronunciations) for w in words)
     if n_phones * model.n_states > total_frames:
-        raise AlignmentError(
-            f"the transcript ({len(words)} words, at least {n_phones} phones) does not "
-            f"fit {duration_s:.2f} s of audio: check that it matches the recording"
-        )
+        raise does_not_fit(words, duration_s)
 
 
 @functools.lru_cache(maxsize=4)
