@@ -9,4 +9,5 @@ RUN bash .ci/install && rm -rf /var/lib/apt/lists/* /root/.cache
 RUN espeak-ng -w hello.wav "hello world" && \
     vowelseg segment hello.wav "hello world" > /dev/null && rm hello.wav
 EXPOSE 8000
-CMD ["vowelseg", "serve", "--host", "0.0.0.0", "--port", "8000"]
+# Two worker processes (uvicorn replaces one that dies); limits via VOWELSEG_* variables.
+CMD ["vowelseg", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

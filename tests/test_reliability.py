@@ -249,3 +249,22 @@ def test_a_killed_worker_is_replaced_and_no_later_request_fails(synthetic):
     finally:
         stop.set()
         stop_server(server)
+
+
+def test_logs_are_json_lines_with_the_request_id(monkeypatch, capfd, speech):
+    import json
+    import logging
+
+    monkeypatch.setenv("VOWELSEG_JSON_LOG", "1")
+    try:
+        with TestClient(create_app()) as c:
+            capfd.readouterr()
+            reply = c.post("/segment", files={"audio": ("x.wav", b"junk", "audio/wav")},
+                           data={"transcript": TEXT})
+        lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if x.startswith("{")]
+    finally:
+        logging.getLogger("vowelseg").handlers.clear()
+        logging.getLogger("vowelseg").propagate = True
+    mine = [x for x in lines if x.get("request_id") == reply.headers["x-request-id"]]
+    assert mine and mine[-1]["status"] == 415 and mine[-1]["path"] == "/segment"
+    assert {"ts", "level", "ms", "method"} <= set(mine[-1])
