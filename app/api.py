@@ -34,7 +34,7 @@ from .audio import read_audio
 from .errors import BusyError, LimitError, TranscriptError, VowelsegError
 from .model import DEFAULT_MODEL
 from .pipeline import Options, Resources, load_resources, segment
-from .render import to_json, to_textgrid, to_wav
+from .render import to_json, to_png, to_textgrid, to_wav
 
 log = logging.getLogger("vowelseg")
 T = TypeVar("T")
@@ -285,14 +285,14 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
     @app.post(
         "/segment",
         responses={200: {"content": {"application/json": {}, "audio/wav": {},
-                                     "text/plain": {}}},
+                                     "text/plain": {}, "image/png": {}}},
                    **{code: {"model": ErrorReply, "description": why}
                       for code, why in _ERRORS.items()}},
     )
     async def segment_endpoint(
         audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
         transcript: Annotated[str, Form(description="The words spoken, in order")],
-        output: Annotated[Literal["json", "wav", "textgrid"], Form()] = "json",
+        output: Annotated[Literal["json", "wav", "textgrid", "png"], Form()] = "json",
         mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
         fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
                                        description="Fade outside each vowel cut, ms")] = 5.0,
@@ -320,6 +320,8 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
                                 media_type="audio/wav",
                                 headers={"Content-Disposition":
                                          'attachment; filename="vowels.wav"'})
+            if output == "png":
+                return Response(to_png(decoded, seg), media_type="image/png")
             if output == "textgrid":
                 return Response(to_textgrid(seg), media_type="text/plain; charset=utf-8",
                                 headers={"Content-Disposition":

@@ -25,7 +25,7 @@ def _shown(path: Path | str) -> str:
 def _segment(args: argparse.Namespace) -> int:
     from .audio import read_audio
     from .pipeline import Options, load_resources, segment
-    from .render import to_json, to_textgrid, to_wav
+    from .render import to_json, to_png, to_textgrid, to_wav
 
     audio = read_audio(Path(args.audio))
     seg = segment(audio, args.transcript, load_resources(args.model),
@@ -37,7 +37,9 @@ def _segment(args: argparse.Namespace) -> int:
         Path(args.textgrid).write_text(to_textgrid(seg))
     if args.wav:
         Path(args.wav).write_bytes(to_wav(audio, seg, args.mode, args.fade_ms / 1000.0))
-    if not (args.json or args.textgrid or args.wav):
+    if args.png:
+        Path(args.png).write_bytes(to_png(audio, seg))
+    if not (args.json or args.textgrid or args.wav or args.png):
         print(reply)
     return 0
 
@@ -270,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the JSON reply here (default: print it)")
     p.add_argument("--textgrid", help="write a Praat TextGrid here")
     p.add_argument("--wav", help="write vowel-only audio here")
+    p.add_argument("--png", help="write a picture here: waveform and spectrogram, vowels "
+                                 "shaded, words underneath")
     p.add_argument("--mode", choices=("concat", "mask"), default="concat")
     p.add_argument("--fade-ms", type=float, default=5.0)
     p.add_argument("--vad", type=int, choices=range(4), default=3, help="VAD aggressiveness")

@@ -1,4 +1,4 @@
-"""Renderings of a :class:`~app.segments.Segmentation`: JSON, TextGrid, WAV."""
+"""Renderings of a :class:`~app.segments.Segmentation`: JSON, TextGrid, WAV, PNG."""
 
 from __future__ import annotations
 
@@ -120,3 +120,84 @@ def to_wav(audio: Audio, seg: Segmentation, mode: str = "concat",
            fade_s: float = DEFAULT_FADE_S) -> bytes:
     """Vowel-only audio as WAV bytes (see :func:`vowel_samples`)."""
     return write_wav(audio, vowel_samples(audio, seg, mode, fade_s))
+
+
+#: Figure layout of :func:`to_png`, in figure fractions: every panel spans
+#: ``[PNG_LEFT, PNG_LEFT + PNG_WIDTH]`` horizontally and covers 0 s to the end.
+PNG_SIZE_PX = (1200, 520)
+PNG_LEFT, PNG_WIDTH = 0.06, 0.92
+VOWEL_COLOUR = "#f08c00"
+
+
+def png_x(time_s: float, duration_s: float, width_px: int = PNG_SIZE_PX[0]) -> float:
+    """Pixel column of ``time_s`` in a picture made by :func:`to_png`."""
+    return (PNG_LEFT + PNG_WIDTH * time_s / duration_s) * width_px
+
+
+def envelope(signal: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column minimum and maximum of ``signal`` (a waveform drawn at any length)."""
+    n = max(1, len(signal) // columns)
+    usable = signal[: n * (len(signal) // n)].reshape(-1, n)
+    return usable.min(axis=1), usable.max(axis=1)
+
+
+def spectrogram_db(signal: np.ndarray, sample_rate: int, columns: int) -> np.ndarray:
+    """Power spectrogram in dB (``(freq, time)``), at most ``columns`` frames."""
+    n_fft = 512
+    hop = max(sample_rate // 200, len(signal) // columns)
+    if len(signal) < n_fft:
+        signal = np.pad(signal, (0, n_fft - len(signal)))
+    frames = np.lib.stride_tricks.sliding_window_view(signal, n_fft)[::hop]
+    power = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2
+    db = 10 * np.log10(np.maximum(power, 1e-12))
+    return np.maximum(db, db.max() - 80).T
+
+
+def to_png(audio: Audio, seg: Segmentation) -> bytes:
+    """A picture for looking before trusting: waveform and spectrogram with the
+    vowel intervals shaded and labelled, the words underneath."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from .audio import analysis_signal
+
+    rate = 16000
+    signal = analysis_signal(audio, rate)
+    duration = seg.duration
+    width, height = PNG_SIZE_PX
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    wave = fig.add_axes((PNG_LEFT, 0.66, PNG_WIDTH, 0.28))
+    spec = fig.add_axes((PNG_LEFT, 0.20, PNG_WIDTH, 0.44), sharex=wave)
+    text = fig.add_axes((PNG_LEFT, 0.04, PNG_WIDTH, 0.14), sharex=wave)
+    lo, hi = envelope(signal, int(width * PNG_WIDTH))
+    t = np.linspace(0, len(signal) / rate, len(lo))
+    wave.fill_between(t, lo, hi, color="#1f3b73", linewidth=0)
+    peak = max(1e-6, float(np.abs(signal).max()))
+    wave.set_ylim(-1.1 * peak, 1.1 * peak)
+    spec.imshow(spectrogram_db(signal, rate, 2 * width), origin="lower", aspect="auto",
+                cmap="Greys", extent=(0, len(signal) / rate, 0, rate / 2))
+    spec.set_ylabel("Hz")
+    for v in seg.vowels:
+        for ax in (wave, spec):
+            ax.axvspan(v.start, v.end, color=VOWEL_COLOUR, alpha=0.45, linewidth=0)
+        wave.text((v.start + v.end) / 2, 1.05 * peak, v.phone, ha="center", va="top",
+                  fontsize=7, color="#6b3a00", clip_on=True)
+    for w in seg.words:
+        text.axvline(w.start, color="#999999", linewidth=0.5)
+        text.text((w.start + w.end) / 2, 0.5, w.word, ha="center", va="center", fontsize=8,
+                  clip_on=True)
+    text.set_ylim(0, 1)
+    for ax in (wave, text):
+        ax.set_yticks([])
+    for ax in (wave, spec):
+        ax.tick_params(labelbottom=False)
+    text.set_xlabel("seconds")
+    wave.set_xlim(0, duration)
+    wave.set_title(f"{len(seg.vowels)} vowels (shaded), {len(seg.words)} words", fontsize=9)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -244,3 +244,28 @@ def test_a_long_upload_is_decoded_from_the_spooled_file(client, synthetic):
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert len(body["words"]) == sum(len(t.split()) for t in texts)
+
+
+def test_png_shades_the_vowel_intervals(client, timit):
+    """The picture's pixels inside the reply's vowels differ from those outside."""
+    import matplotlib.image
+
+    from app.render import PNG_SIZE_PX, png_x
+
+    wav = (timit / "dr1-fvmh0" / "sa1.wav").read_bytes()
+    text = "She had your dark suit in greasy wash water all year."
+    body = post(client, wav, text).json()
+    reply = post(client, wav, text, output="png")
+    assert reply.status_code == 200 and reply.headers["content-type"] == "image/png"
+    image = matplotlib.image.imread(io.BytesIO(reply.content))
+    assert image.shape[:2] == (PNG_SIZE_PX[1], PNG_SIZE_PX[0])
+    band = image[50:62, :, :3]  # a strip of the waveform panel, above most of the wave
+    orange = np.median(band[:, :, 0] - band[:, :, 2], axis=0)  # red minus blue, per column
+    duration = body["duration"]
+    inside = [orange[int(png_x((v["start"] + v["end"]) / 2, duration))]
+              for v in body["vowels"] if v["end"] - v["start"] > 0.03]
+    edges = sorted([0.0, duration] + [t for v in body["vowels"] for t in (v["start"], v["end"])])
+    gaps = [(a + b) / 2 for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a > 0.06]
+    outside = [orange[int(png_x(t, duration))] for t in gaps]
+    assert len(inside) >= 8 and len(outside) >= 5
+    assert min(inside) > 0.15 and max(outside) < 0.05, (inside, outside)
