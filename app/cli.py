@@ -44,6 +44,12 @@ def _segment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import main as batch_main
+
+    return batch_main(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -279,6 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vad", type=int, choices=range(4), default=3, help="VAD aggressiveness")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.set_defaults(func=_segment)
+
+    p = sub.add_parser("batch", help="align a corpus folder (audio + .txt/.lab beside it) "
+                       "to JSON and TextGrid files; resumable")
+    p.add_argument("corpus", help="folder of audio files with transcripts beside them "
+                                  "(speaker sub-folders allowed)")
+    p.add_argument("out", help="output folder (same sub-folders)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="local processes (default: all cores)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run on a Dask distributed scheduler instead, e.g. tcp://host:8786")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.set_defaults(func=_batch)
 
     p = sub.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")

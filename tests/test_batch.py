@@ -1,0 +1,78 @@
+"""``vowelseg batch``: a 200-file corpus, interrupted and resumed, and on Dask."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app import batch
+from app.corpus import read_corpus
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def corpus(timit, tmp_path_factory) -> Path:
+    """200 timit-dev utterances (copies, new names) in speaker folders, MFA-style,
+    plus one file without a transcript and one that is not audio."""
+    root = tmp_path_factory.mktemp("corpus")
+    utterances = read_corpus(timit)
+    for i in range(200):
+        utt = utterances[i % len(utterances)]
+        speaker, name = utt.utt_id.split("/")
+        folder = root / speaker
+        folder.mkdir(exist_ok=True)
+        stem = f"{name}_{i // len(utterances)}"
+        shutil.copy(utt.wav, folder / f"{stem}.wav")
+        (folder / f"{stem}{'.lab' if i % 2 else '.txt'}").write_text(utt.text + "\n")
+    shutil.copy(utterances[0].wav, root / "untranscribed.wav")
+    (root / "broken.wav").write_bytes(b"not audio")
+    (root / "broken.lab").write_text("hello")
+    return root
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.suffix in (".json", ".TextGrid")}
+
+
+def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "app.cli", "batch", str(corpus), str(out), "--workers", "2"]
+    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while len(list(out.rglob("*.json"))) < 20 and time.time() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
+    assert 20 <= len(before) < 200
+    summary = batch.run(corpus, out, workers=2)
+    assert summary["files"] == 201  # the untranscribed file is not a job
+    assert summary["skipped"] >= len(before)  # pairs finished before the kill
+    assert summary["skipped"] + summary["aligned"] + 1 == 201  # + broken.wav
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # not redone
+    assert len(list(out.rglob("*.json"))) == 200
+    assert not list(out.rglob("*.tmp"))
+    reasons = dict(summary["failed"])
+    assert "could not decode" in reasons[str(corpus / "broken.wav")]
+    assert "no .lab or .txt" in reasons[str(corpus / "untranscribed.wav")]
+    assert "broken.wav" in (out / "failures.tsv").read_text()
+
+
+def test_dask_cluster_gives_the_same_outputs(corpus, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    batch.run(corpus, local, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        summary = batch.run(corpus, remote, dask=client)
+    assert summary["aligned"] == 200
+    assert outputs(local) == outputs(remote)
+    assert len(outputs(local)) == 400
