@@ -25,7 +25,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,7 +34,7 @@ from .audio import read_audio
 from .errors import BusyError, LimitError, TranscriptError, VowelsegError
 from .model import DEFAULT_MODEL
 from .pipeline import Options, Resources, load_resources, segment
-from .render import to_json, to_png, to_textgrid, to_wav
+from .render import PNG_LEFT, PNG_WIDTH, to_json, to_png, to_textgrid, to_wav
 
 log = logging.getLogger("vowelseg")
 T = TypeVar("T")
@@ -273,6 +273,14 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
         )
         return _error(request, 422, f"invalid request ({problems}); POST multipart/form-data "
                                     "with 'audio' (a file) and 'transcript' (text)")
+
+    page = ((Path(__file__).parent / "web" / "index.html").read_text()
+            .replace("__PNG_LEFT__", repr(PNG_LEFT)).replace("__PNG_WIDTH__", repr(PNG_WIDTH)))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        """The browser page: upload or record, see and hear the vowels, download."""
+        return HTMLResponse(page)
 
     @app.get("/health", responses={500: {"model": ErrorReply}})
     async def health() -> dict:
