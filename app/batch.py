@@ -88,13 +88,20 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
     return Outcome(str(job.audio), None, seg.duration)
 
 
+def _one_thread_each() -> None:
+    """Pool workers use one BLAS thread each: the processes are the parallelism."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outcome]:
     """Jobs on a local process pool, yielded as they finish."""
     if workers <= 1:
         for job in jobs:
             yield align_file(job, model)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_each) as pool:
         futures = [pool.submit(align_file, job, model) for job in jobs]
         for future in as_completed(futures):
             yield future.result()
