@@ -168,8 +168,122 @@ def load_lexicon() -> Lexicon:
     return Lexicon(dictionary=dictionary, predict=model.predict)
 
 
+DIGITS = "zero one two three four five six seven eight nine".split()
+FRACTIONS = {2: ("half", "halves"), 3: ("third", "thirds"), 4: ("quarter", "quarters"),
+             5: ("fifth", "fifths"), 6: ("sixth", "sixths"), 8: ("eighth", "eighths"),
+             10: ("tenth", "tenths")}
+CURRENCIES = {"$": "dollars", "£": "pounds", "€": "euros", "¥": "yen"}
+UNITS = {"kg": "kilograms", "km": "kilometers", "cm": "centimeters", "mm": "millimeters",
+         "mg": "milligrams", "ml": "milliliters", "lb": "pounds", "lbs": "pounds",
+         "mph": "miles per hour", "kmh": "kilometers per hour", "hz": "hertz",
+         "khz": "kilohertz", "db": "decibels", "am": "a m", "pm": "p m"}
+ABBREVIATIONS = {"dr": "doctor", "mr": "mister", "mrs": "missus", "ms": "miz",
+                 "prof": "professor", "jr": "junior", "sr": "senior", "mt": "mount",
+                 "vs": "versus", "etc": "et cetera", "approx": "approximately",
+                 "e.g": "for example", "i.e": "that is"}
+ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+ORDINALS = ("zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
+            "twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth "
+            "nineteenth twentieth").split()
+CARDINAL_AFTER = {"war", "chapter", "part", "volume", "act", "book", "phase", "type", "level",
+                  "class", "bowl", "world"}
+
+
+def _roman_value(numeral: str) -> int | None:
+    """Value of a Roman numeral up to 20 written canonically, else None."""
+    values = [ROMAN.get(c) for c in numeral]
+    if None in values:
+        return None
+    total = sum(-v if i + 1 < len(values) and v < values[i + 1] else v
+                for i, v in enumerate(values))
+    canonical = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII", 8: "VIII",
+                 9: "IX", 10: "X"}
+    tens, ones = divmod(total, 10)
+    written = "X" * tens + canonical.get(ones, "")
+    return total if 0 < total <= 20 and written == numeral else None
+
+
+def _roman(m: re.Match) -> str:
+    name, numeral = m.group(1), m.group(2)
+    value = _roman_value(numeral)
+    if value is None:
+        return m.group(0)
+    if name.lower() in CARDINAL_AFTER:
+        return f"{name} {value}"
+    return f"{name} the {ORDINALS[value]}"
+
+
+def _fraction(m: re.Match) -> str:
+    top, bottom = int(m.group(1)), int(m.group(2))
+    if bottom in FRACTIONS and 0 < top < bottom:
+        return f"{top} {FRACTIONS[bottom][0 if top == 1 else 1]}"
+    return f"{m.group(1)} {m.group(2)}"
+
+
+def _decimal(m: re.Match) -> str:
+    return f"{m.group(1)} point " + " ".join(DIGITS[int(d)] for d in m.group(2))
+
+
+def _scaled_money(m: re.Match) -> str:
+    return f"{m.group(2)} {m.group(3)} {CURRENCIES[m.group(1)]}"
+
+
+def _money(m: re.Match) -> str:
+    unit = CURRENCIES[m.group(1)]
+    whole, cents = m.group(2), m.group(3)
+    return f"{whole} {unit}" + (f" {cents} cents" if cents and unit != "yen" else "")
+
+
+def _abbreviation(m: re.Match) -> str:
+    word = m.group(1)
+    if word.lower() == "st":  # "St. Mark" is a saint, "Baker St." a street
+        return "saint" if m.group(2) else "street"
+    return ABBREVIATIONS[word.lower()]
+
+
+def spell_out(text: str) -> str:
+    """What g2p_en's number speller leaves to us: other currencies, amounts with a
+    scale word, decimals read digit by digit, negatives, fractions, units glued to
+    numbers, degrees, decades, ``#``, Roman numerals after a name, abbreviations
+    read as words, web addresses."""
+    text = re.sub(r"(\d),(?=\d{3}\b)", r"\1", text)
+    text = re.sub(r"([$£€¥])\s?(\d+(?:\.\d+)?)\s?(thousand|million|billion|trillion)\b",
+                  _scaled_money, text)
+    text = re.sub(r"([€¥])(\d+)(?:\.(\d\d))?\b", _money, text)
+    text = re.sub(r"(?<![$£\d.])(\d+)\.(\d+)(?![\d.])", _decimal, text)
+    text = re.sub(r"(?<![\w\d])-(?=\d)", "minus ", text)
+    text = re.sub(r"\b(\d{1,2})/(\d{1,2})\b", _fraction, text)
+    text = re.sub(r"°\s?C\b", " degrees celsius", text)
+    text = re.sub(r"°\s?F\b", " degrees fahrenheit", text)
+    text = text.replace("°", " degrees")
+    text = re.sub(r"#(?=\d)", "number ", text)
+    text = re.sub(r"\b[Nn]o\.\s?(?=\d)", "number ", text)
+    text = re.sub(r"(\d)\s?([ap])\.m\.", r"\1 \2 m", text)
+    text = re.sub(r"(\d)\s?(" + "|".join(UNITS) + r")\b",
+                  lambda m: f"{m.group(1)} {UNITS[m.group(2).lower()]}", text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"\b(\d+0)'?s\b", r"\1 DECADES", text)
+    text = re.sub(r"'(\d0)s\b", r"\1 DECADES", text)
+    text = re.sub(r"\b([A-Z][a-z]+) ([IVXLC]{2,})\b", _roman, text)
+    text = re.sub(r"\b(e\.g|i\.e)\.", lambda m: ABBREVIATIONS[m.group(1).lower()], text,
+                  flags=re.IGNORECASE)
+    words = "|".join(a for a in ABBREVIATIONS if "." not in a)
+    text = re.sub(r"\b(" + words + r"|st)\.(?=(\s+(?-i:[A-Z]))?)", _abbreviation, text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"(\w)\.(com|org|net|edu|gov|io)\b", r"\1 dot \2", text)
+    return text
+
+
+def _decades(text: str) -> str:
+    """``nineteen ninety DECADES`` -> ``nineteen nineties`` (after numbers are words)."""
+    def plural(m: re.Match) -> str:
+        word = m.group(1)
+        return (word[:-1] + "ies") if word.endswith("y") else word + "s"
+    return re.sub(r"(\w+) DECADES", plural, text)
+
+
 def expand_text(text: str) -> str:
-    """Spell out numbers, currency and symbols; fold quotes and accents."""
+    """Spell out numbers, currency, units and symbols; fold quotes and accents."""
     _import_g2p_en()  # the package's import is what asks NLTK for data
     from g2p_en.expand import normalize_numbers
 
@@ -177,7 +291,7 @@ def expand_text(text: str) -> str:
         text = text.replace(src, dst)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = normalize_numbers(text)
+    text = _decades(normalize_numbers(spell_out(text)))
     for symbol, spoken in SYMBOL_WORDS.items():
         text = text.replace(symbol, spoken)
     return text.lower()
