@@ -53,6 +53,19 @@ def speech_frames(
     return out
 
 
+def drop_bursts(speech: np.ndarray, max_frames: int, quiet_frames: int) -> np.ndarray:
+    """``speech`` with runs of at most ``max_frames`` speech frames turned to
+    non-speech where at least ``quiet_frames`` of non-speech lie on both sides."""
+    out = speech.copy()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        before = start - (np.flatnonzero(speech[:start])[-1] + 1 if speech[:start].any() else 0)
+        after = (np.flatnonzero(speech[end:])[0] if speech[end:].any() else len(speech) - end)
+        if end - start <= max_frames and before >= quiet_frames and after >= quiet_frames:
+            out[start:end] = False
+    return out
+
+
 def find_pauses(
     samples: np.ndarray,
     sample_rate: int = 16000,
@@ -60,14 +73,19 @@ def find_pauses(
     frame_s: float = 0.03,
     min_pause_s: float = 0.2,
     margin_s: float = 0.03,
+    min_speech_s: float = 0.1,
 ) -> list[tuple[float, float]]:
     """Pauses as ``(start_s, end_s)``, sorted and disjoint.
 
-    Runs of non-speech frames shorter than ``min_pause_s`` are treated as
-    speech (stop closures, short gaps). A pause that touches speech is
-    shrunk by ``margin_s`` on that side; one at a file edge keeps the edge.
+    A burst of speech frames shorter than ``min_speech_s`` with at least
+    ``min_pause_s`` of non-speech on both sides is a click or a noise onset,
+    not a word, and joins the pause. Runs of non-speech frames shorter than
+    ``min_pause_s`` are treated as speech (stop closures, short gaps). A pause
+    that touches speech is shrunk by ``margin_s`` on that side; one at a file
+    edge keeps the edge.
     """
-    speech = speech_frames(samples, sample_rate, aggressiveness, frame_s)
+    speech = drop_bursts(speech_frames(samples, sample_rate, aggressiveness, frame_s),
+                         round(min_speech_s / frame_s), round(min_pause_s / frame_s))
     duration_s = len(samples) / sample_rate
     pauses = []
     start = None
