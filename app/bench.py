@@ -96,13 +96,23 @@ def match_greedy(ref: Sequence[float], hyp: Sequence[float], tol_s: float) -> in
 
 
 def vowel_boundary_counts(ref: Sequence[Interval], hyp: Sequence[Interval],
-                          tol_s: float) -> tuple[int, int, int]:
-    """``(matched, n_ref, n_hyp)`` vowel onsets and offsets (matched by type)."""
+                          tol_s: float, ignore: tuple[float, float] | None = None,
+                          ) -> tuple[int, int, int]:
+    """``(matched, n_ref, n_hyp)`` vowel onsets and offsets (matched by type);
+    boundaries inside ``ignore`` (a time span) are left out on both sides."""
     r, h = vowel_runs(ref), vowel_runs(hyp)
-    matched = sum(
-        match_greedy([x[k] for x in r], [x[k] for x in h], tol_s) for k in (0, 1)
-    )
-    return matched, 2 * len(r), 2 * len(h)
+    matched = n_ref = n_hyp = 0
+    for k in (0, 1):
+        rk = [x[k] for x in r if not _inside(x[k], ignore)]
+        hk = [x[k] for x in h if not _inside(x[k], ignore)]
+        matched += match_greedy(rk, hk, tol_s)
+        n_ref += len(rk)
+        n_hyp += len(hk)
+    return matched, n_ref, n_hyp
+
+
+def _inside(t: float, span: tuple[float, float] | None) -> bool:
+    return span is not None and span[0] <= t <= span[1]
 
 
 def phone_boundary_errors(ref: Sequence[Interval], hyp: Sequence[Interval]) -> list[float | None]:
@@ -153,13 +163,18 @@ class Tally:
     audio_s: float = 0.0
     wall_s: float = 0.0
 
-    def add(self, utt: Utterance, seg: Segmentation | None) -> None:
-        """Score one utterance's reply (None: it failed)."""
+    def add(self, utt: Utterance, seg: Segmentation | None,
+            ignore: tuple[float, float] | None = None) -> None:
+        """Score one utterance's reply (None: it failed); frames, boundaries and
+        words inside the ``ignore`` span (seconds) are left out."""
         ref = [(ref_class(lab), s, e) for lab, s, e in utt.phones]
         hyp = hyp_intervals(seg)
         rc = frame_classes(ref, utt.duration)
         hc = frame_classes(hyp, utt.duration)
         keep = rc != "excluded"
+        if ignore is not None:
+            centres = np.arange(len(rc)) * 0.01 + 0.005
+            keep &= (centres < ignore[0]) | (centres > ignore[1])
         rc, hc = rc[keep], hc[keep]
         self.frames += len(rc)
         self.frames_right += int((rc == hc).sum())
@@ -167,11 +182,14 @@ class Tally:
         self.vowel_fp += int(((rc != "vowel") & (hc == "vowel")).sum())
         self.vowel_fn += int(((rc == "vowel") & (hc != "vowel")).sum())
         for tol, counts in self.vb.items():
-            for k, v in enumerate(vowel_boundary_counts(ref, hyp, tol)):
+            for k, v in enumerate(vowel_boundary_counts(ref, hyp, tol, ignore)):
                 counts[k] += v
-        self.pb_errors += phone_boundary_errors(fold_reference(utt.phones),
-                                                fold_hypothesis(seg, utt.duration))
-        self.wb_errors += word_boundary_errors(utt.words, seg)
+        folded = fold_reference(utt.phones)
+        errors = phone_boundary_errors(folded, fold_hypothesis(seg, utt.duration))
+        self.pb_errors += [e for e, r in zip(errors, folded, strict=False)
+                           if not _inside(r[2], ignore)]
+        words = [w for w in utt.words if not (_inside(w[1], ignore) and _inside(w[2], ignore))]
+        self.wb_errors += word_boundary_errors(words, seg)
         self.utterances += 1
         self.audio_s += utt.duration
 

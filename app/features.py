@@ -171,6 +171,7 @@ def mfcc_features(samples: np.ndarray, config: FeatureConfig,
 
 def features_and_silence(samples: np.ndarray, config: FeatureConfig,
                          spans: list[tuple[int, int]] | None = None,
+                         exclude: np.ndarray | None = None,
                          ) -> tuple[np.ndarray, np.ndarray]:
     """MFCC + deltas + delta-deltas, normalised per utterance (or per span),
     and which frames are digital silence.
@@ -185,6 +186,9 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         Stretches normalised separately (:func:`normalisation_spans`, for
         long recordings with many speakers or rooms); the whole signal is
         one span by default.
+    exclude : np.ndarray, optional
+        Frames (bool) left out of the statistics, e.g. the inside of long
+        pauses, which would otherwise outweigh the speech.
 
     Returns
     -------
@@ -208,8 +212,9 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         for order in (1, 2):
             feats[:, order * n:(order + 1) * n] = delta(mfcc, width, order).T
     del mfcc
+    use = ~silent if exclude is None else ~silent & ~exclude
     for first, end in spans or [(0, len(feats))]:
-        normalise(feats[first:end], ~silent[first:end])
+        normalise(feats[first:end], use[first:end])
     return feats, silent
 
 

@@ -14,9 +14,11 @@ from .align import (
     DEFAULT_BEAM,
     AlignmentGraph,
     Emissions,
+    Mismatch,
     build_graph,
     forbid_speech,
     viterbi_blocks,
+    with_garbage,
 )
 from .audio import Audio, analysis_signal, read_audio
 from .errors import AlignmentError
@@ -25,6 +27,9 @@ from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
 from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
+
+#: Largest exact (unpruned) Viterbi tried when the pruned one finds no path.
+EXACT_SEARCH_BYTES = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ class Options:
         Normalise the features of each stretch between the VAD's pauses
         (at least 2 s) on its own, so a long recording with several
         speakers or rooms is treated like a set of utterances.
+    mismatch : Mismatch
+        Tolerance for transcript words that were not spoken (skipped, reported
+        ``found: false``) and speech the transcript lacks (absorbed by a filler
+        between words, reported as ``untranscribed``); ``align.STRICT`` for none.
     """
 
     vad_aggressiveness: int = 3
@@ -70,16 +79,21 @@ class Options:
     shift_boundaries: bool = True
     beam: float = DEFAULT_BEAM
     normalise_between_pauses: bool = True
+    mismatch: Mismatch = Mismatch()
 
 
 def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
-                    silent: np.ndarray | None = None) -> Emissions:
+                    silent: np.ndarray | None = None,
+                    garbage_frame_logp: float | None = None) -> Emissions:
     """Block-wise state log-likelihoods of ``feats``; with a ``pause_mask``,
     only silence states may occupy the masked frames. Frames marked ``silent``
     (digital silence: no acoustic evidence) score 0 in every state, so no
-    phone gains or loses by covering them."""
+    phone gains or loses by covering them. With ``garbage_frame_logp`` the
+    untranscribed-speech filler's column is appended."""
     def emissions(first: int, last: int) -> np.ndarray:
         loglik = state_log_likelihoods(model, feats[first:last])
+        if garbage_frame_logp is not None:
+            loglik = with_garbage(loglik, model, garbage_frame_logp)
         if silent is not None:
             loglik[silent[first:last]] = 0.0
         if pause_mask is None:
@@ -91,12 +105,13 @@ def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndar
 def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
                  pause_mask: np.ndarray | None, words: list[Word],
                  duration_s: float, beam: float = DEFAULT_BEAM,
-                 silent: np.ndarray | None = None) -> np.ndarray:
+                 silent: np.ndarray | None = None,
+                 garbage_frame_logp: float | None = None) -> np.ndarray:
     """Viterbi path with phones kept out of the VAD's pauses where possible.
 
-    If the VAD's pauses cut through a word (no path fits), the alignment is
-    made without them; if no path fits within the ``beam``, with a beam four
-    times as wide.
+    The pruned search is tried with ``beam``, then four times wider, then (if
+    its back-pointers fit in ``EXACT_SEARCH_BYTES``) exactly; only if no path
+    fits even then are the VAD's pauses given up (they cut through a word).
 
     Raises
     ------
@@ -104,12 +119,14 @@ def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
         If the transcript cannot fit the audio at all.
     """
     masks = [pause_mask, None] if pause_mask is not None and pause_mask.any() else [None]
-    for width in (beam, 4 * beam):
-        for mask in masks:
+    widths = [beam, 4 * beam]
+    if len(feats) * graph.n_nodes <= EXACT_SEARCH_BYTES:
+        widths.append(np.inf)
+    for mask in masks:
+        for width in widths:
             try:
-                return viterbi_blocks(graph, frame_emissions(model, feats, mask, silent),
-                                      len(feats),
-                                      beam=width)[0]
+                emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp)
+                return viterbi_blocks(graph, emissions, len(feats), beam=width)[0]
             except AlignmentError:
                 pass
     raise does_not_fit(words, duration_s)
@@ -142,6 +159,38 @@ def check_fits(words: list[Word], model: AcousticModel, total_frames: int,
 def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
     """Load (once per process and path) the model and the lexicon."""
     return Resources(model=load_model(Path(model_path)), lexicon=load_lexicon())
+
+
+#: Pause kept in the feature statistics on each side of speech, like the
+#: silences at the ends of a training utterance.
+PAUSE_CONTEXT_S = 0.3
+
+
+def deep_pause_frames(pause_mask: np.ndarray, context_frames: int) -> np.ndarray:
+    """Pause frames more than ``context_frames`` from any speech frame."""
+    speech = ~pause_mask
+    if not speech.any():
+        return np.zeros_like(pause_mask)
+    index = np.arange(len(pause_mask))
+    last = np.maximum.accumulate(np.where(speech, index, -10 ** 9))
+    following = np.minimum.accumulate(np.where(speech, index, 10 ** 9)[::-1])[::-1]
+    distance = np.minimum(index - last, following - index)
+    return pause_mask & (distance > context_frames)
+
+
+def frame_llr(model: AcousticModel, feats: np.ndarray, columns: np.ndarray,
+              block_frames: int = 4096) -> np.ndarray:
+    """Per frame: the log-likelihood of the aligned state (``columns``) minus
+    that of the best state of any phone; 0 where the column is not a phone
+    state (the untranscribed filler)."""
+    out = np.zeros(len(feats), dtype=np.float32)
+    for first in range(0, len(feats), block_frames):
+        loglik = state_log_likelihoods(model, feats[first:first + block_frames])
+        cols = columns[first:first + len(loglik)]
+        ok = cols < loglik.shape[1]
+        rows = np.flatnonzero(ok)
+        out[first + rows] = loglik[rows, cols[ok]] - loglik[rows].max(axis=1)
+    return out
 
 
 def pause_frames(pauses: list[tuple[float, float]], n_frames: int, hop_s: float,
@@ -202,22 +251,29 @@ def segment(
         if mask.all():
             raise AlignmentError("no speech found in the audio: the voice activity detector "
                                  "heard none (is it silent, or only noise?)")
-    spans = None
+    spans = deep = None
     if options.use_vad and options.normalise_between_pauses:
         spans = normalisation_spans(pauses, total_frames, config.hop_s)
-    feats, silent = features_and_silence(signal, config, spans)
+        deep = deep_pause_frames(mask, round(PAUSE_CONTEXT_S / config.hop_s))
+    feats, silent = features_and_silence(signal, config, spans, deep)
     del signal  # long recordings: the features are all that is needed from here on
-    graph = build_graph(words, model)
+    mismatch = options.mismatch
+    garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
+    graph = build_graph(words, model, mismatch=mismatch)
     path = align_frames(graph, model, feats, mask, words, audio.duration_s, options.beam,
-                        silent)
+                        silent, garbage)
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)
-        accumulate(stats, model, feats, graph.node_column[path])
+        columns = graph.node_column[path]
+        accumulate(stats, model, feats, np.where(columns < model.n_states * len(model.phones),
+                                                 columns, -1))
         adapted = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
         path = align_frames(graph, adapted, feats, mask, words, audio.duration_s, options.beam,
-                        silent)
+                            silent, garbage)
+    llr = frame_llr(model, feats, graph.node_column[path])
+    llr[silent] = 0.0
     seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
-                             audio.sample_rate)
+                             audio.sample_rate, llr)
     if options.shift_boundaries:
         seg = shift_boundaries(seg, model.boundary_offsets)
     return seg
