@@ -67,7 +67,38 @@ class AlignmentGraph:
         return len(self.node_slot)
 
 
-def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0) -> AlignmentGraph:
+GARBAGE = "<untranscribed>"
+GARBAGE_WORD = -2
+PAUSE_WORD = -1
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """How the graph tolerates a transcript that does not match the speech.
+
+    Attributes
+    ----------
+    skip_logp : float or None
+        Log-probability of leaving out a transcript word that was not spoken
+        (None: every word must be aligned).
+    garbage_entry_logp : float or None
+        Log-probability of entering, between words, a filler that absorbs
+        speech the transcript does not have (None: no filler).
+    garbage_frame_logp : float
+        The filler scores each frame as the best state of any phone plus this
+        (negative), so it wins only where the transcript's phones fit worse.
+    """
+
+    skip_logp: float | None = -100.0
+    garbage_entry_logp: float | None = -20.0
+    garbage_frame_logp: float = -8.0
+
+
+STRICT = Mismatch(skip_logp=None, garbage_entry_logp=None)
+
+
+def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0,
+                mismatch: Mismatch = STRICT) -> AlignmentGraph:
     """The alignment graph of a word sequence.
 
     Parameters
@@ -78,6 +109,10 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
         Supplies the HMM topology (states per phone, transitions).
     pause_logp : float
         Log-probability bonus (negative: penalty) for taking an optional pause.
+    mismatch : Mismatch
+        Skippable words and an untranscribed-speech filler between words; the
+        filler's state uses column ``len(model.phones) * model.n_states`` (see
+        :func:`with_garbage`).
     """
     n_states = model.n_states
     stay_all = model.stay_logprob
@@ -100,22 +135,39 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
             preds.append(entry if s == 0 else [(first + s - 1, float(leave_all[p, s - 1]))])
         return first + n_states - 1, float(leave_all[p, n_states - 1])
 
-    def add_pause(entry: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        shifted = [(n, lp + pause_logp) for n, lp in entry]
-        return entry + [add_phone(SILENCE, -1, shifted)]
+    def add_garbage(entry: list[tuple[int, float]]) -> tuple[int, float]:
+        slots.append(PhoneSlot(GARBAGE, GARBAGE_WORD))
+        node_slot.append(len(slots) - 1)
+        node_column.append(len(model.phones) * n_states)
+        stay.append(float(np.log(0.9)))
+        preds.append([(n, lp + mismatch.garbage_entry_logp) for n, lp in entry])
+        return len(node_slot) - 1, float(np.log(0.1))
 
-    frontier: list[tuple[int, float]] = add_pause([(START, 0.0)])
+    def add_pause(entry: list[tuple[int, float]], inner: bool) -> list[tuple[int, float]]:
+        shifted = [(n, lp + pause_logp) for n, lp in entry]
+        out = entry + [add_phone(SILENCE, PAUSE_WORD, shifted)]
+        if inner and mismatch.garbage_entry_logp is not None:
+            out.append(add_garbage(entry))
+        return out
+
+    reached = add_pause([(START, 0.0)], inner=False)  # end of the previous word + pause
+    skipped: list[tuple[int, float]] = []  # paths that left the previous word out
+    exits: list[tuple[int, float]] = []
     for w, word in enumerate(words):
         if w > 0:
-            frontier = add_pause(frontier)
+            reached = add_pause(exits, inner=True)
+        # A skipped word also skips its pause (never two pauses in a row), and
+        # at most one word in a row is skipped (edges stay few).
+        frontier = reached + skipped
         exits = []
         for variant in word.pronunciations:
             entry = frontier
             for phone in variant:
                 entry = [add_phone(phone, w, entry)]
             exits.extend(entry)
-        frontier = exits
-    frontier = add_pause(frontier)
+        skipped = ([(n, lp + mismatch.skip_logp) for n, lp in reached]
+                   if mismatch.skip_logp is not None else [])
+    frontier = (add_pause(exits, inner=False) if words else reached) + skipped
 
     n = len(node_slot)
     start_logp = np.full(n, NEG_INF)
@@ -355,6 +407,16 @@ def viterbi(graph: AlignmentGraph, loglik: np.ndarray, beam: float = np.inf,
     """
     return viterbi_blocks(graph, lambda a, b: loglik[a:b], len(loglik), beam,
                           max_active or graph.n_nodes)
+
+
+def with_garbage(loglik: np.ndarray, model: AcousticModel, frame_logp: float) -> np.ndarray:
+    """``loglik`` with the filler's column appended: each frame's best speech
+    state plus ``frame_logp``."""
+    sil = model.index(SILENCE)
+    speech = np.ones(loglik.shape[1], dtype=bool)
+    speech[sil * model.n_states:(sil + 1) * model.n_states] = False
+    best = loglik[:, speech].max(axis=1, keepdims=True) + np.float32(frame_logp)
+    return np.concatenate([loglik, best.astype(loglik.dtype)], axis=1)
 
 
 def forbid_speech(loglik: np.ndarray, model: AcousticModel, frames: np.ndarray) -> np.ndarray:

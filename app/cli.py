@@ -215,6 +215,28 @@ def _bench_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_robust(args: argparse.Namespace) -> int:
+    from . import robust
+    from .corpus import read_corpus
+    from .pipeline import load_resources
+
+    utterances = read_corpus(Path(args.corpus))[: args.limit or None]
+    resources = load_resources(args.model)
+    results = robust.run(utterances, resources, only=args.only,
+                         progress=lambda s: print(s, file=sys.stderr, flush=True))
+    print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: {_shown(args.model)}; "
+          "every condition applied to every utterance (seeded)")
+    print(robust.format_table(results))
+    print("Δ = change from clean, points; flagged = altered words the reply marked; "
+          "in pad = phones placed in the added silence/noise")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {k: {**v.tally.metrics(), "altered": v.altered, "flagged": v.flagged,
+                 "phones_in_padding": v.phones_in_padding} for k, v in results.items()},
+            indent=2) + "\n")
+    return 0
+
+
 def _adapt(args: argparse.Namespace) -> int:
     from .corpus import read_corpus, speaker_of
     from .g2p import load_lexicon
@@ -351,6 +373,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
     p.add_argument("--json", help="also write the figures as JSON here")
     p.set_defaults(func=_bench_long)
+
+    p = sub.add_parser("bench-robust", help="accuracy under transcript mismatch, noise, "
+                       "babble, telephone and studio rates, long silence/noise")
+    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
+    p.add_argument("--only", nargs="+", help="condition names to run (default: all)")
+    p.add_argument("--json", help="also write the figures as JSON here")
+    p.set_defaults(func=_bench_robust)
 
     p = sub.add_parser("bench-load", help="concurrent clients against a multi-worker server "
                        "(latency, throughput, 503s, memory, a worker killed)")

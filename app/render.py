@@ -22,25 +22,29 @@ def to_json(seg: Segmentation) -> dict:
         "sample_rate": seg.sample_rate,
         "words": [
             {"word": w.word, "start": w.start, "end": w.end,
-             "pronunciation": list(w.pronunciation), "source": w.source}
+             "pronunciation": list(w.pronunciation), "source": w.source, "found": w.found,
+             "confidence": w.confidence}
             for w in seg.words
         ],
         "phones": [
-            {"phone": p.phone, "start": p.start, "end": p.end, "class": p.cls, "word": p.word}
+            {"phone": p.phone, "start": p.start, "end": p.end, "class": p.cls, "word": p.word,
+             "confidence": p.confidence}
             for p in seg.phones
         ],
         "vowels": [
-            {"phone": p.phone, "start": p.start, "end": p.end, "word": seg.words[p.word].word}
+            {"phone": p.phone, "start": p.start, "end": p.end, "word": seg.words[p.word].word,
+             "confidence": p.confidence}
             for p in seg.vowels
         ],
         "pauses": [{"start": a, "end": b} for a, b in seg.pauses],
+        "untranscribed": [{"start": a, "end": b} for a, b in seg.untranscribed],
     }
 
 
 def to_textgrid(seg: Segmentation) -> str:
     """A Praat long-format TextGrid with tiers ``words``, ``phones``, ``vowels``."""
     tiers = {
-        "words": [(w.start, w.end, w.word) for w in seg.words],
+        "words": [(w.start, w.end, w.word) for w in seg.words if w.found],
         "phones": [(p.start, p.end, p.phone) for p in seg.phones],
         "vowels": [(p.start, p.end, p.phone) for p in seg.vowels],
     }
@@ -186,7 +190,7 @@ def to_png(audio: Audio, seg: Segmentation) -> bytes:
             ax.axvspan(v.start, v.end, color=VOWEL_COLOUR, alpha=0.45, linewidth=0)
         wave.text((v.start + v.end) / 2, 1.05 * peak, v.phone, ha="center", va="top",
                   fontsize=7, color="#6b3a00", clip_on=True)
-    for w in seg.words:
+    for w in (w for w in seg.words if w.found):
         text.axvline(w.start, color="#999999", linewidth=0.5)
         text.text((w.start + w.end) / 2, 0.5, w.word, ha="center", va="center", fontsize=8,
                   clip_on=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .align import AlignmentGraph, path_segments
+from .align import GARBAGE_WORD, AlignmentGraph, path_segments
 from .g2p import Word
 from .phones import broad_class, phone_class
 
@@ -20,6 +20,7 @@ class PhoneInterval:
     end: float
     cls: str
     word: int
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class WordInterval:
     end: float
     pronunciation: tuple[str, ...]
     source: str
+    found: bool = True
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Segmentation:
     words: list[WordInterval]
     phones: list[PhoneInterval]
     pauses: list[tuple[float, float]]
+    untranscribed: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def vowels(self) -> list[PhoneInterval]:
@@ -55,6 +59,19 @@ def frame_edge_s(frame: int, hop_s: float, duration_s: float) -> float:
     return float(min(duration_s, max(0.0, (frame - 0.5) * hop_s)))
 
 
+#: Confidence = exp(LLR / CONFIDENCE_SCALE_NATS), LLR being the mean per-frame
+#: log-likelihood ratio of the aligned states against the best state of any
+#: phone at each frame (a free state loop): 1 = as good as unconstrained decoding.
+CONFIDENCE_SCALE_NATS = 4.0
+#: Below this a word or phone is reported as doubtful (``"low_confidence"``).
+LOW_CONFIDENCE = 0.2
+
+
+def confidence_of(llr: float) -> float:
+    """Map a mean per-frame log-likelihood ratio (<= 0) to (0, 1]."""
+    return round(float(np.exp(min(0.0, llr) / CONFIDENCE_SCALE_NATS)), 3)
+
+
 def build_segmentation(
     graph: AlignmentGraph,
     path: np.ndarray,
@@ -62,34 +79,57 @@ def build_segmentation(
     hop_s: float,
     duration_s: float,
     sample_rate: int,
+    frame_llr: np.ndarray | None = None,
 ) -> Segmentation:
-    """Turn a Viterbi frame path into a :class:`Segmentation`."""
+    """Turn a Viterbi frame path into a :class:`Segmentation`.
+
+    ``frame_llr`` (per frame, the aligned state's log-likelihood minus the best
+    state's) gives each phone its confidence; without it all are 1.
+    """
     n_frames = len(path)
     phones: list[PhoneInterval] = []
     pauses: list[tuple[float, float]] = []
+    untranscribed: list[tuple[float, float]] = []
     for slot_index, a, b in path_segments(graph, path):
         slot = graph.slots[slot_index]
         start = frame_edge_s(a, hop_s, duration_s)
         end = duration_s if b == n_frames else frame_edge_s(b, hop_s, duration_s)
         if end <= start:
             continue
-        if slot.word < 0:
-            pauses.append((round(start, 5), round(end, 5)))
+        span = (round(start, 5), round(end, 5))
+        if slot.word == GARBAGE_WORD:
+            untranscribed.append(span)
+        elif slot.word < 0:
+            pauses.append(span)
         else:
-            phones.append(PhoneInterval(slot.phone, round(start, 5), round(end, 5),
-                                        phone_class(slot.phone), slot.word))
+            conf = 1.0 if frame_llr is None else confidence_of(float(frame_llr[a:b].mean()))
+            phones.append(PhoneInterval(slot.phone, *span, phone_class(slot.phone), slot.word,
+                                        conf))
     timed = word_intervals([w.text for w in words], [w.source for w in words], phones)
-    return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses)
+    return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses, untranscribed)
 
 
 def word_intervals(texts: list[str], sources: list[str],
                    phones: list[PhoneInterval]) -> list[WordInterval]:
-    """Each word's span and chosen pronunciation, from its phones (one pass)."""
+    """Each transcript word's span, chosen pronunciation and confidence, from its
+    phones (one pass). A word left out by the aligner (not spoken) comes back
+    with ``found=False``, no phones and zero length where it would have been."""
     mine: list[list[PhoneInterval]] = [[] for _ in texts]
     for p in phones:
         mine[p.word].append(p)
-    return [WordInterval(text, ps[0].start, ps[-1].end, tuple(p.phone for p in ps), source)
-            for text, source, ps in zip(texts, sources, mine, strict=True) if ps]
+    out: list[WordInterval] = []
+    t = 0.0
+    for text, source, ps in zip(texts, sources, mine, strict=True):
+        if not ps:
+            out.append(WordInterval(text, t, t, (), source, found=False, confidence=0.0))
+            continue
+        weights = np.array([p.end - p.start for p in ps])
+        logs = np.log(np.maximum([p.confidence for p in ps], 1e-6))
+        conf = float(np.exp((weights * logs).sum() / max(1e-9, weights.sum())))
+        out.append(WordInterval(text, ps[0].start, ps[-1].end, tuple(p.phone for p in ps),
+                                source, True, round(conf, 3)))
+        t = ps[-1].end
+    return out
 
 
 def boundary_key(left: str, right: str) -> str:
@@ -118,11 +158,11 @@ def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
         t = min(max(left[2] + shift, left[1] + min_phone_s), right[2] - min_phone_s)
         if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
             left[2] = right[1] = round(t, 5)
-    phones = [PhoneInterval(p.phone, u[1], u[2], p.cls, p.word)
+    phones = [PhoneInterval(p.phone, u[1], u[2], p.cls, p.word, p.confidence)
               for p, u in zip(seg.phones, (u for u in units if u[3] is not None), strict=True)]
     pauses = [(u[1], u[2]) for u in units if u[3] is None]
     words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
-    return Segmentation(seg.duration, seg.sample_rate, words, phones, pauses)
+    return Segmentation(seg.duration, seg.sample_rate, words, phones, pauses, seg.untranscribed)
 
 
 def _timeline(seg: Segmentation) -> list[list]:

@@ -1,0 +1,226 @@
+"""Robustness benchmark: the accuracy measure under the things real input does.
+
+Each condition changes every timit-dev utterance in one way (a transcript word
+dropped or added, noise, babble, telephone band, studio rates, long silence and
+noise around it), aligns it through :func:`app.pipeline.segment`, and scores it
+against the hand labels with :class:`app.bench.Tally`. Changes are seeded, so
+a run is repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .audio import Audio
+from .bench import Tally
+from .corpus import TIMIT_RATE, Utterance
+from .longbench import cut
+from .pipeline import Options, Resources, segment
+from .segments import LOW_CONFIDENCE, Segmentation
+
+FILLERS = ("very", "really", "just", "actually", "quite", "still", "maybe", "then")
+PAD_S = 10.0
+
+
+@dataclass
+class Case:
+    """One changed utterance: what to send and how to score the reply."""
+
+    samples: np.ndarray  # (n, channels) float32
+    sample_rate: int
+    transcript: str
+    offset_s: float = 0.0  # where the original utterance starts in ``samples``
+    ignore: tuple[float, float] | None = None  # reference span not scored
+    altered: str | None = None  # "deleted" or "inserted"
+    altered_index: int = -1  # transcript word index (inserted) / reference word (deleted)
+
+
+@dataclass
+class Outcome:
+    """Pooled scores of one condition."""
+
+    tally: Tally = field(default_factory=Tally)
+    altered: int = 0
+    flagged: int = 0
+    phones_in_padding: int = 0
+
+
+def speech_power(samples: np.ndarray, utt: Utterance) -> float:
+    """Mean power of the utterance's non-pause reference stretches."""
+    mask = np.zeros(len(samples), dtype=bool)
+    for label, a, b in utt.phones:
+        if label not in ("h#", "pau", "epi"):
+            mask[int(a * TIMIT_RATE):int(b * TIMIT_RATE)] = True
+    return float(np.mean(samples[mask] ** 2)) if mask.any() else float(np.mean(samples ** 2))
+
+
+def at_snr(noise: np.ndarray, power: float, snr_db: float) -> np.ndarray:
+    """``noise`` scaled to ``snr_db`` below ``power``."""
+    return noise * np.sqrt(power / 10 ** (snr_db / 10) / max(1e-12, np.mean(noise ** 2)))
+
+
+def load(utt: Utterance) -> np.ndarray:
+    """The utterance as float32 mono at 16 kHz."""
+    return sf.read(utt.wav, dtype="float32")[0]
+
+
+def conditions(corpus: Sequence[Utterance]) -> dict[str, Callable[[Utterance, np.random.Generator],
+                                                                  Case]]:
+    """Named changes; each maps an utterance (and a seeded generator) to a case."""
+    def mono(y: np.ndarray) -> np.ndarray:
+        return y[:, None]
+
+    def clean(u, rng):
+        return Case(mono(load(u)), TIMIT_RATE, u.text)
+
+    def deleted(u, rng):
+        k = int(rng.integers(len(u.words)))
+        spoken = [w for w, _, _ in u.words]
+        text = " ".join(spoken[:k] + spoken[k + 1:])
+        return Case(mono(load(u)), TIMIT_RATE, text, ignore=(u.words[k][1], u.words[k][2]),
+                    altered="deleted", altered_index=k)
+
+    def inserted(u, rng):
+        spoken = [w for w, _, _ in u.words]
+        k = int(rng.integers(len(spoken) + 1))
+        text = " ".join(spoken[:k] + [str(rng.choice(FILLERS))] + spoken[k:])
+        return Case(mono(load(u)), TIMIT_RATE, text, altered="inserted", altered_index=k)
+
+    def white(snr_db):
+        def make(u, rng):
+            y = load(u)
+            noise = at_snr(rng.standard_normal(len(y)), speech_power(y, u), snr_db)
+            return Case(mono((y + noise).astype(np.float32)), TIMIT_RATE, u.text)
+        return make
+
+    def babble(snr_db):
+        def make(u, rng):
+            y = load(u)
+            others = [o for o in corpus if o.utt_id.split("/")[0] != u.utt_id.split("/")[0]]
+            mix = np.zeros(len(y))
+            for i in rng.choice(len(others), size=4, replace=False):
+                talker = load(others[int(i)])
+                mix += np.resize(talker, len(y)) / np.sqrt(np.mean(talker ** 2) + 1e-12)
+            noise = at_snr(mix, speech_power(y, u), snr_db)
+            return Case(mono((y + noise).astype(np.float32)), TIMIT_RATE, u.text)
+        return make
+
+    def resampled(rate, channels):
+        def make(u, rng):
+            y = soxr.resample(load(u), TIMIT_RATE, rate, quality="HQ").astype(np.float32)
+            stereo = np.stack([y, 0.8 * y], axis=1) if channels == 2 else y[:, None]
+            return Case(stereo, rate, u.text)
+        return make
+
+    def padded(u, rng):
+        y = load(u)
+        n = int(PAD_S * TIMIT_RATE)
+        noise = at_snr(rng.standard_normal(n), speech_power(y, u), 30.0).astype(np.float32)
+        silence = np.zeros(n, dtype=np.float32)
+        full = np.concatenate([silence, noise, y, noise, silence])
+        return Case(mono(full), TIMIT_RATE, u.text, offset_s=2 * PAD_S)
+
+    return {
+        "clean": clean,
+        "one word deleted": deleted,
+        "one word inserted": inserted,
+        "white noise 20 dB": white(20.0),
+        "white noise 10 dB": white(10.0),
+        "babble 20 dB": babble(20.0),
+        "babble 10 dB": babble(10.0),
+        "8 kHz": resampled(8000, 1),
+        "44.1 kHz stereo": resampled(44100, 2),
+        "48 kHz stereo": resampled(48000, 2),
+        "10 s silence + 10 s noise around": padded,
+    }
+
+
+def flagged(case: Case, seg: Segmentation) -> bool:
+    """Did the reply mark the altered word? An inserted (unspoken) transcript word
+    must come back ``found: false`` or below :data:`LOW_CONFIDENCE`; where a
+    deleted (spoken, untranscribed) word was, the reply must report untranscribed
+    speech or a word below :data:`LOW_CONFIDENCE`."""
+    if case.altered == "inserted":
+        word = seg.words[case.altered_index]
+        return not word.found or word.confidence < LOW_CONFIDENCE
+    a, b = case.ignore
+    return (any(min(b, e) - max(a, s) > 0 for s, e in seg.untranscribed)
+            or any(min(b, w.end) - max(a, w.start) > 0 and w.confidence < LOW_CONFIDENCE
+                   for w in seg.words if w.found))
+
+
+def score(utt: Utterance, case: Case, seg: Segmentation | None, out: Outcome) -> None:
+    """Add one reply to a condition's outcome."""
+    if seg is not None and case.offset_s:
+        inside = case.offset_s, case.offset_s + utt.duration
+        out.phones_in_padding += sum(1 for p in seg.phones
+                                     if p.end <= inside[0] or p.start >= inside[1])
+        seg = cut(seg, *inside)
+    if seg is not None and case.altered:
+        out.altered += 1
+        out.flagged += flagged(case, seg)
+        if case.altered == "inserted":  # score the words that were spoken
+            seg = without_word(seg, case.altered_index)
+    out.tally.add(utt, seg, case.ignore)
+
+
+def without_word(seg: Segmentation, index: int) -> Segmentation:
+    """``seg`` minus one transcript word (and its phones), others renumbered."""
+    from .segments import PhoneInterval
+
+    phones = [PhoneInterval(p.phone, p.start, p.end, p.cls, p.word - (p.word > index))
+              for p in seg.phones if p.word != index]
+    words = [w for i, w in enumerate(seg.words) if i != index]
+    return Segmentation(seg.duration, seg.sample_rate, words, phones, seg.pauses,
+                        seg.untranscribed)
+
+
+def run(corpus: Sequence[Utterance], resources: Resources, options: Options | None = None,
+        only: Sequence[str] | None = None, seed: int = 0,
+        progress: Callable[[str], None] | None = None) -> dict[str, Outcome]:
+    """Every condition over the corpus."""
+    options = options or Options()
+    results = {}
+    for name, make in conditions(corpus).items():
+        if only and name not in only:
+            continue
+        rng = np.random.default_rng(seed)
+        out = Outcome()
+        for utt in corpus:
+            case = make(utt, rng)
+            audio = Audio(case.samples, case.sample_rate, "WAV", "FLOAT")
+            try:
+                seg = segment(audio, case.transcript, resources, options)
+            except Exception as exc:  # a failure is a result: counted in the table
+                seg = None
+                out.tally.failures.append((utt.utt_id, f"{type(exc).__name__}: {exc}"))
+            score(utt, case, seg, out)
+        results[name] = out
+        if progress:
+            progress(f"{name}: done")
+    return results
+
+
+def format_table(results: dict[str, Outcome]) -> str:
+    """Conditions as rows: the figures and their change from ``clean``."""
+    cols = ("frame_acc3", "vb_f1@20", "pb@20", "wb@20", "word_mae_ms")
+    base = results["clean"].tally.metrics() if "clean" in results else None
+    head = (f"{'condition':<34}" + "".join(f"{c:>12}" for c in cols)
+            + f"{'Δvb@20':>8}{'Δpb@20':>8}{'flagged':>9}{'failed':>7}{'in pad':>7}")
+    lines = [head, "-" * len(head)]
+    for name, out in results.items():
+        m = out.tally.metrics()
+        cells = "".join(f"{m[c]:>12.1f}" if c.endswith("_ms") else f"{m[c]:>12.3f}"
+                        for c in cols)
+        dvb = 100 * (m["vb_f1@20"] - base["vb_f1@20"]) if base else float("nan")
+        dpb = 100 * (m["pb@20"] - base["pb@20"]) if base else float("nan")
+        flag = f"{100 * out.flagged / out.altered:.0f} %" if out.altered else "-"
+        pad = str(out.phones_in_padding) if name.startswith("10 s") else "-"
+        lines.append(f"{name:<34}{cells}{dvb:>8.1f}{dpb:>8.1f}{flag:>9}"
+                     f"{len(out.tally.failures):>7}{pad:>7}")
+    return "\n".join(lines)
