@@ -42,11 +42,13 @@ def to_json(seg: Segmentation) -> dict:
 
 
 def to_textgrid(seg: Segmentation) -> str:
-    """A Praat long-format TextGrid with tiers ``words``, ``phones``, ``vowels``."""
+    """A Praat long-format TextGrid with tiers ``words``, ``phones``, ``vowels``
+    and ``confidence`` (each found word's confidence, as its label)."""
     tiers = {
         "words": [(w.start, w.end, w.word) for w in seg.words if w.found],
         "phones": [(p.start, p.end, p.phone) for p in seg.phones],
         "vowels": [(p.start, p.end, p.phone) for p in seg.vowels],
+        "confidence": [(w.start, w.end, f"{w.confidence:.2f}") for w in seg.words if w.found],
     }
     grid = textgrid.Textgrid(0.0, seg.duration)
     for name, entries in tiers.items():

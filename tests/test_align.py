@@ -50,3 +50,28 @@ def test_too_few_frames_for_the_transcript_is_an_alignment_error():
     graph = build_graph([Word("cat", (("K", "AE1", "T"),), "cmudict")], model)
     with pytest.raises(AlignmentError):
         viterbi(graph, loglik_for([("K", 4)]))  # 4 frames < 3 phones x 3 states
+
+
+def test_an_unspoken_word_is_skipped_and_untranscribed_speech_is_absorbed():
+    from app.align import GARBAGE, Mismatch, with_garbage
+
+    model = toy_model()
+    words = [Word("a", (("K",),), "cmudict"), Word("b", (("T",),), "cmudict"),
+             Word("c", (("S",),), "cmudict")]
+    tolerant = Mismatch(skip_logp=-30.0, garbage_entry_logp=-10.0, garbage_frame_logp=-8.0)
+    graph = build_graph(words, model, mismatch=tolerant)
+    # "b" is in the transcript but not spoken: K then S
+    spoken = with_garbage(loglik_for([("K", 9), ("S", 9)]), model, -8.0)
+    path, _ = viterbi(graph, spoken)
+    got = [graph.slots[s].phone for s, _, _ in path_segments(graph, path)]
+    assert got == ["K", "S"]
+    # speech between "a" and "b" that the transcript lacks (an AA) goes to the filler
+    extra = with_garbage(loglik_for([("K", 9), ("AA", 30), ("T", 9), ("S", 9)]), model, -8.0)
+    path, _ = viterbi(graph, extra)
+    got = [graph.slots[s].phone for s, _, _ in path_segments(graph, path)]
+    assert got == ["K", GARBAGE, "T", "S"]
+    # a strict graph has neither: "b" is forced in somewhere
+    strict = build_graph(words, model)
+    assert GARBAGE not in {s.phone for s in strict.slots}
+    path, _ = viterbi(strict, loglik_for([("K", 9), ("S", 9)]))
+    assert [strict.slots[s].phone for s, _, _ in path_segments(strict, path)] == ["K", "T", "S"]

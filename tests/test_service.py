@@ -122,7 +122,9 @@ def test_textgrid_tiers_equal_the_json(client, speech, tmp_path):
     path = tmp_path / "x.TextGrid"
     path.write_text(reply.text)
     grid = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
-    assert list(grid.tierNames) == ["words", "phones", "vowels"]
+    assert list(grid.tierNames) == ["words", "phones", "vowels", "confidence"]
+    got = [(round(e.start, 4), float(e.label)) for e in grid.getTier("confidence").entries]
+    assert got == [(round(w["start"], 4), round(w["confidence"], 2)) for w in body["words"]]
     for tier, key, label in (("words", "words", "word"), ("phones", "phones", "phone"),
                              ("vowels", "vowels", "phone")):
         got = [(round(e.start, 4), round(e.end, 4), e.label) for e in grid.getTier(tier).entries]
@@ -269,3 +271,21 @@ def test_png_shades_the_vowel_intervals(client, timit):
     outside = [orange[int(png_x(t, duration))] for t in gaps]
     assert len(inside) >= 8 and len(outside) >= 5
     assert min(inside) > 0.15 and max(outside) < 0.05, (inside, outside)
+
+
+def test_mismatched_transcripts_are_reported_not_forced(client, timit):
+    """A word the speaker did not say comes back found: false; the rest still
+    align; confidence is reported per word and phone."""
+    wav = (timit / "dr1-fvmh0" / "sa1.wav").read_bytes()
+    text = "She had your dark suit in greasy wash water all year."
+    clean = post(client, wav, text).json()
+    extra = post(client, wav, text.replace("dark suit", "dark blue suit")).json()
+    words = {w["word"]: w for w in extra["words"]}
+    assert words["blue"]["found"] is False and words["blue"]["confidence"] == 0.0
+    assert all(w["found"] for w in clean["words"])
+    kept = [w for w in extra["words"] if w["found"]]
+    assert [(w["word"], w["start"]) for w in kept] == [(w["word"], w["start"])
+                                                        for w in clean["words"]]
+    assert all(0.0 < w["confidence"] <= 1.0 for w in clean["words"])
+    assert all(0.0 < p["confidence"] <= 1.0 for p in clean["phones"])
+    assert extra["untranscribed"] == [] and "untranscribed" in clean
