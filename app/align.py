@@ -95,6 +95,7 @@ class Mismatch:
 
 
 STRICT = Mismatch(skip_logp=None, garbage_entry_logp=None)
+TOLERANT = Mismatch()
 
 
 def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0,

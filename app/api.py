@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
+from .align import STRICT, TOLERANT
 from .audio import read_audio
 from .errors import BusyError, LimitError, TranscriptError, VowelsegError
 from .model import DEFAULT_MODEL
@@ -305,6 +306,9 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
         fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
                                        description="Fade outside each vowel cut, ms")] = 5.0,
         vad_aggressiveness: Annotated[int, Form(ge=0, le=3)] = 3,
+        transcript_match: Annotated[Literal["exact", "approximate"], Form(
+            description="approximate: the transcript may miss or add words; unspoken "
+                        "words come back found=false, extra speech as untranscribed")] = "exact",
     ) -> Response:
         """Align the transcript to the audio; reply with vowel intervals or audio."""
         if audio.size is not None and audio.size > limits.max_upload_bytes:
@@ -316,7 +320,8 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
                              "(VOWELSEG_MAX_TRANSCRIPT_CHARS)")
         if "\x00" in transcript:
             raise TranscriptError("the transcript contains a NUL character")
-        options = Options(vad_aggressiveness=vad_aggressiveness)
+        options = Options(vad_aggressiveness=vad_aggressiveness,
+                          mismatch=TOLERANT if transcript_match == "approximate" else STRICT)
         upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
         def work() -> Response:

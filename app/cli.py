@@ -28,8 +28,11 @@ def _segment(args: argparse.Namespace) -> int:
     from .render import to_json, to_png, to_textgrid, to_wav
 
     audio = read_audio(Path(args.audio))
+    from .align import STRICT, TOLERANT
+
     seg = segment(audio, args.transcript, load_resources(args.model),
-                  Options(vad_aggressiveness=args.vad))
+                  Options(vad_aggressiveness=args.vad,
+                          mismatch=TOLERANT if args.approximate else STRICT))
     reply = json.dumps(to_json(seg), indent=2)
     if args.json:
         Path(args.json).write_text(reply + "\n")
@@ -305,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("concat", "mask"), default="concat")
     p.add_argument("--fade-ms", type=float, default=5.0)
     p.add_argument("--vad", type=int, choices=range(4), default=3, help="VAD aggressiveness")
+    p.add_argument("--approximate", action="store_true",
+                   help="the transcript may miss or add words (reported, not forced in)")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.set_defaults(func=_segment)
 

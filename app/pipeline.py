@@ -12,6 +12,7 @@ import numpy as np
 from .adapt import Stats, accumulate, map_update
 from .align import (
     DEFAULT_BEAM,
+    STRICT,
     AlignmentGraph,
     Emissions,
     Mismatch,
@@ -68,7 +69,9 @@ class Options:
     mismatch : Mismatch
         Tolerance for transcript words that were not spoken (skipped, reported
         ``found: false``) and speech the transcript lacks (absorbed by a filler
-        between words, reported as ``untranscribed``); ``align.STRICT`` for none.
+        between words, reported as ``untranscribed``). ``align.STRICT`` (the
+        default) forces every word in; ``align.TOLERANT`` for transcripts that may
+        not match (it costs a little accuracy and speed on ones that do).
     """
 
     vad_aggressiveness: int = 3
@@ -79,7 +82,7 @@ class Options:
     shift_boundaries: bool = True
     beam: float = DEFAULT_BEAM
     normalise_between_pauses: bool = True
-    mismatch: Mismatch = Mismatch()
+    mismatch: Mismatch = STRICT
 
 
 def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,

@@ -278,8 +278,11 @@ def test_mismatched_transcripts_are_reported_not_forced(client, timit):
     align; confidence is reported per word and phone."""
     wav = (timit / "dr1-fvmh0" / "sa1.wav").read_bytes()
     text = "She had your dark suit in greasy wash water all year."
-    clean = post(client, wav, text).json()
-    extra = post(client, wav, text.replace("dark suit", "dark blue suit")).json()
+    clean = post(client, wav, text, transcript_match="approximate").json()
+    extra = post(client, wav, text.replace("dark suit", "dark blue suit"),
+                 transcript_match="approximate").json()
+    forced = post(client, wav, text.replace("dark suit", "dark blue suit")).json()
+    assert all(w["found"] for w in forced["words"])  # the default forces every word in
     words = {w["word"]: w for w in extra["words"]}
     assert words["blue"]["found"] is False and words["blue"]["confidence"] == 0.0
     assert all(w["found"] for w in clean["words"])
