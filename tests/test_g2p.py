@@ -47,3 +47,26 @@ def test_unpronounceable_transcripts_are_refused(lexicon, text):
     with pytest.raises(TranscriptError) as info:
         transcript_words(text, lexicon)
     assert "transcript" in info.value.message
+
+
+def test_neural_model_gives_g2p_en_s_own_answers(lexicon):
+    # recorded from g2p_en 2.1's G2p.predict; vowelseg runs the same weights itself
+    expected = {
+        "blorptastic": ["B", "L", "AO2", "R", "P", "T", "AE1", "S", "T", "IH0", "K"],
+        "zdzislaw": ["Z", "IH0", "Z", "B", "L", "AO1"],
+        "nguyen": ["N", "UW1", "G", "IY2", "N"],
+        "vowelseg": ["V", "AW1", "AH0", "L", "Z", "IH0", "G"],
+    }
+    assert {w: lexicon.predict(w) for w in expected} == expected
+
+
+def test_g2p_en_and_nltk_are_never_imported():
+    import subprocess
+    import sys
+
+    code = ("import sys, app.pipeline as p; p.load_resources(); "
+            "from app.g2p import transcript_words; "
+            "transcript_words('Zdzislaw paid $3.50 in 1999', p.load_resources().lexicon); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'g2p_en')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
