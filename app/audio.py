@@ -171,6 +171,8 @@ def to_float(samples: np.ndarray) -> np.ndarray:
 def mono_float(samples: np.ndarray, block_samples: int = 1 << 20) -> np.ndarray:
     """``(n_samples, n_channels)`` samples as one float32 channel (their mean),
     converted a block at a time so no full-length float64 copy is made."""
+    if samples.shape[1] == 1:
+        return to_float(samples[:, 0])
     out = np.empty(len(samples), dtype=np.float32)
     for first in range(0, len(samples), block_samples):
         out[first:first + block_samples] = to_float(

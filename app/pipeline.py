@@ -87,14 +87,18 @@ class Options:
 
 def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
                     silent: np.ndarray | None = None,
-                    garbage_frame_logp: float | None = None) -> Emissions:
+                    garbage_frame_logp: float | None = None,
+                    best_out: np.ndarray | None = None) -> Emissions:
     """Block-wise state log-likelihoods of ``feats``; with a ``pause_mask``,
     only silence states may occupy the masked frames. Frames marked ``silent``
     (digital silence: no acoustic evidence) score 0 in every state, so no
     phone gains or loses by covering them. With ``garbage_frame_logp`` the
-    untranscribed-speech filler's column is appended."""
+    untranscribed-speech filler's column is appended. ``best_out`` receives
+    each frame's best state log-likelihood (for confidences)."""
     def emissions(first: int, last: int) -> np.ndarray:
         loglik = state_log_likelihoods(model, feats[first:last])
+        if best_out is not None:
+            best_out[first:last] = loglik.max(axis=1)
         if garbage_frame_logp is not None:
             loglik = with_garbage(loglik, model, garbage_frame_logp)
         if silent is not None:
@@ -109,7 +113,8 @@ def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
                  pause_mask: np.ndarray | None, words: list[Word],
                  duration_s: float, beam: float = DEFAULT_BEAM,
                  silent: np.ndarray | None = None,
-                 garbage_frame_logp: float | None = None) -> np.ndarray:
+                 garbage_frame_logp: float | None = None,
+                 best_out: np.ndarray | None = None) -> np.ndarray:
     """Viterbi path with phones kept out of the VAD's pauses where possible.
 
     The pruned search is tried with ``beam``, then four times wider, then (if
@@ -128,7 +133,8 @@ def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
     for mask in masks:
         for width in widths:
             try:
-                emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp)
+                emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp,
+                                            best_out)
                 return viterbi_blocks(graph, emissions, len(feats), beam=width)[0]
             except AlignmentError:
                 pass
@@ -181,18 +187,25 @@ def deep_pause_frames(pause_mask: np.ndarray, context_frames: int) -> np.ndarray
     return pause_mask & (distance > context_frames)
 
 
-def frame_llr(model: AcousticModel, feats: np.ndarray, columns: np.ndarray,
-              block_frames: int = 4096) -> np.ndarray:
-    """Per frame: the log-likelihood of the aligned state (``columns``) minus
-    that of the best state of any phone; 0 where the column is not a phone
-    state (the untranscribed filler)."""
+def aligned_log_likelihoods(model: AcousticModel, feats: np.ndarray, columns: np.ndarray,
+                            block_frames: int = 8192) -> np.ndarray:
+    """Per frame, the log-likelihood under the one state ``columns[t]`` (0 where the
+    column is not a phone state, e.g. the untranscribed filler)."""
+    n_phones, n_states, n_mix, dim = model.means.shape
+    means = model.means.reshape(-1, n_mix, dim)
+    inv_var = 1.0 / model.variances.reshape(-1, n_mix, dim)
+    const = (np.log(np.maximum(model.weights.reshape(-1, n_mix), 1e-30))
+             - 0.5 * (dim * np.log(2 * np.pi) + np.log(model.variances.reshape(-1, n_mix, dim))
+                      .sum(-1)))
     out = np.zeros(len(feats), dtype=np.float32)
     for first in range(0, len(feats), block_frames):
-        loglik = state_log_likelihoods(model, feats[first:first + block_frames])
-        cols = columns[first:first + len(loglik)]
-        ok = cols < loglik.shape[1]
-        rows = np.flatnonzero(ok)
-        out[first + rows] = loglik[rows, cols[ok]] - loglik[rows].max(axis=1)
+        cols = columns[first:first + block_frames]
+        rows = np.flatnonzero(cols < len(means))
+        c = cols[rows]
+        x = feats[first + rows][:, None, :]
+        comp = const[c] - 0.5 * (((x - means[c]) ** 2) * inv_var[c]).sum(-1)
+        peak = comp.max(axis=1)
+        out[first + rows] = peak + np.log(np.exp(comp - peak[:, None]).sum(axis=1))
     return out
 
 
@@ -263,8 +276,9 @@ def segment(
     mismatch = options.mismatch
     garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
     graph = build_graph(words, model, mismatch=mismatch)
+    best = np.zeros(len(feats), dtype=np.float32)
     path = align_frames(graph, model, feats, mask, words, audio.duration_s, options.beam,
-                        silent, garbage)
+                        silent, garbage, best)
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)
         columns = graph.node_column[path]
@@ -273,7 +287,10 @@ def segment(
         adapted = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
         path = align_frames(graph, adapted, feats, mask, words, audio.duration_s, options.beam,
                             silent, garbage)
-    llr = frame_llr(model, feats, graph.node_column[path])
+    # confidence: the aligned state against the best state of any phone, per frame
+    columns = graph.node_column[path]
+    llr = np.where(columns < model.n_states * len(model.phones),
+                   aligned_log_likelihoods(model, feats, columns) - best, 0.0)
     llr[silent] = 0.0
     seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
                              audio.sample_rate, llr)

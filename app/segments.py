@@ -90,7 +90,12 @@ def build_segmentation(
     phones: list[PhoneInterval] = []
     pauses: list[tuple[float, float]] = []
     untranscribed: list[tuple[float, float]] = []
-    for slot_index, a, b in path_segments(graph, path):
+    runs = path_segments(graph, path)
+    if frame_llr is not None and runs:
+        starts = np.array([a for _, a, _ in runs])
+        lengths = np.array([b - a for _, a, b in runs])
+        run_llr = np.add.reduceat(frame_llr.astype(np.float64), starts) / lengths
+    for k, (slot_index, a, b) in enumerate(runs):
         slot = graph.slots[slot_index]
         start = frame_edge_s(a, hop_s, duration_s)
         end = duration_s if b == n_frames else frame_edge_s(b, hop_s, duration_s)
@@ -102,7 +107,7 @@ def build_segmentation(
         elif slot.word < 0:
             pauses.append(span)
         else:
-            conf = 1.0 if frame_llr is None else confidence_of(float(frame_llr[a:b].mean()))
+            conf = 1.0 if frame_llr is None else confidence_of(float(run_llr[k]))
             phones.append(PhoneInterval(slot.phone, *span, phone_class(slot.phone), slot.word,
                                         conf))
     timed = word_intervals([w.text for w in words], [w.source for w in words], phones)
