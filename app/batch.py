@@ -88,11 +88,22 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
     return Outcome(str(job.audio), None, seg.duration)
 
 
-def _one_thread_each() -> None:
-    """Pool workers use one BLAS thread each: the processes are the parallelism."""
+def _worker_setup() -> None:
+    """Pool workers use one BLAS thread each (the processes are the parallelism)
+    and exit if the batch process that started them dies (killed, not stopped)."""
+    import threading
+
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outcome]:
@@ -101,7 +112,7 @@ def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outc
         for job in jobs:
             yield align_file(job, model)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_each) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup) as pool:
         futures = [pool.submit(align_file, job, model) for job in jobs]
         for future in as_completed(futures):
             yield future.result()

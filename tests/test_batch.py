@@ -36,6 +36,14 @@ def corpus(timit, tmp_path_factory) -> Path:
     return root
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
 def outputs(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
             if p.suffix in (".json", ".TextGrid")}
@@ -44,12 +52,19 @@ def outputs(out: Path) -> dict[str, bytes]:
 def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "app.cli", "batch", str(corpus), str(out), "--workers", "2"]
-    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while len(list(out.rglob("*.json"))) < 20 and time.time() < deadline:
         time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
+    workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(first.pid)], capture_output=True,
+                             text=True).stdout.split()
+    first.send_signal(signal.SIGKILL)  # the batch process dies mid-run, its workers notice
     first.wait()
+    deadline = time.time() + 10
+    while any(alive(int(w)) for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert time.time() < deadline, "pool workers outlived the killed batch process"
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
     assert 20 <= len(before) < 200
     summary = batch.run(corpus, out, workers=2)
