@@ -3,7 +3,10 @@ HTTP API, the CLI and the benchmarks share."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +167,21 @@ def check_fits(words: list[Word], model: AcousticModel, total_frames: int,
         raise does_not_fit(words, duration_s)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while millions of small tuples and
+    lists are built (graph, intervals): it would rescan them all again and again,
+    which made an hour of audio cost more per second than a minute. Nothing built
+    there is cyclic garbage."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @functools.lru_cache(maxsize=4)
 def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
     """Load (once per process and path) the model and the lexicon."""
@@ -276,7 +294,8 @@ def segment(
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
     garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
-    graph = build_graph(words, model, mismatch=mismatch)
+    with gc_paused():
+        graph = build_graph(words, model, mismatch=mismatch)
     best = np.zeros(len(feats), dtype=np.float32)
     path = align_frames(graph, model, feats, mask, words, audio.duration_s, options.beam,
                         silent, garbage, best)
@@ -293,8 +312,9 @@ def segment(
     llr = np.where(columns < model.n_states * len(model.phones),
                    aligned_log_likelihoods(model, feats, columns) - best, 0.0)
     llr[silent] = 0.0
-    seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
-                             audio.sample_rate, llr)
-    if options.shift_boundaries:
-        seg = shift_boundaries(seg, model.boundary_offsets)
+    with gc_paused():
+        seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
+                                 audio.sample_rate, llr)
+        if options.shift_boundaries:
+            seg = shift_boundaries(seg, model.boundary_offsets)
     return seg
