@@ -292,6 +292,17 @@ def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict,
     print(f"recorded in {path}")
 
 
+def _benchmark(sub: argparse._SubParsersAction, name: str, help_text: str,
+               func: object) -> argparse.ArgumentParser:
+    """A benchmark sub-command with the options all of them share."""
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--json", help="also write the figures as JSON here")
+    p.set_defaults(func=func)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="vowelseg", description=__doc__)
@@ -354,49 +365,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="speed-perturbation factors, e.g. 0.9 1.0 1.1")
     p.set_defaults(func=_adapt)
 
-    p = sub.add_parser("bench", help="accuracy and speed on a TIMIT-format folder")
-    p.add_argument("--corpus", default="../shared/data/timit-dev")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder", _bench)
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
     p.add_argument("--vad", type=int, choices=range(4), default=3)
     p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
-    p.add_argument("--json", help="also write the figures as JSON here")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--update-card", action="store_true",
                    help="store the figures in the model's card (models/NAME.json)")
-    p.set_defaults(func=_bench)
 
-    p = sub.add_parser("bench-long", help="time, memory and drift on long recordings "
-                       "(TIMIT-format utterances concatenated)")
-    p.add_argument("--corpus", default="../shared/data/timit-dev")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p = _benchmark(sub, "bench-long", "time, memory and drift on long recordings "
+                   "(TIMIT-format utterances concatenated)", _bench_long)
     p.add_argument("--lengths", type=float, nargs="+", default=[10, 60, 600, 3600],
                    help="recording lengths, seconds")
     p.add_argument("--peer", choices=("pocketsphinx", "none"), default="pocketsphinx")
     p.add_argument("--no-http", dest="http", action="store_false",
                    help="skip the HTTP latency and cold-start measurement")
     p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
-    p.add_argument("--json", help="also write the figures as JSON here")
-    p.set_defaults(func=_bench_long)
 
-    p = sub.add_parser("bench-robust", help="accuracy under transcript mismatch, noise, "
-                       "babble, telephone and studio rates, long silence/noise")
-    p.add_argument("--corpus", default="../shared/data/timit-dev")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p = _benchmark(sub, "bench-robust", "accuracy under transcript mismatch, noise, babble, "
+                   "telephone and studio rates, long silence/noise", _bench_robust)
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
     p.add_argument("--only", nargs="+", help="condition names to run (default: all)")
-    p.add_argument("--json", help="also write the figures as JSON here")
-    p.set_defaults(func=_bench_robust)
 
-    p = sub.add_parser("bench-load", help="concurrent clients against a multi-worker server "
-                       "(latency, throughput, 503s, memory, a worker killed)")
-    p.add_argument("--corpus", default="../shared/data/timit-dev")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p = _benchmark(sub, "bench-load", "concurrent clients against a multi-worker server "
+                   "(latency, throughput, 503s, memory, a worker killed)", _bench_load)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--clients", type=int, nargs="+", default=[8, 32])
     p.add_argument("--seconds", type=float, default=60.0, help="length of each run")
-    p.add_argument("--json", help="also write the figures as JSON here")
-    p.set_defaults(func=_bench_load)
     return parser
 
 

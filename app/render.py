@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from praatio import textgrid
 
-from .audio import Audio, write_wav
+from .audio import Audio, analysis_signal, write_wav
 from .segments import Segmentation
 
 WAV_MODES = ("concat", "mask")
@@ -168,8 +168,6 @@ def to_png(audio: Audio, seg: Segmentation) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-
-    from .audio import analysis_signal
 
     rate = 16000
     signal = analysis_signal(audio, rate)

@@ -24,7 +24,7 @@ from .bench import Tally
 from .corpus import TIMIT_RATE, Utterance
 from .longbench import cut
 from .pipeline import Options, Resources, segment
-from .segments import LOW_CONFIDENCE, Segmentation
+from .segments import LOW_CONFIDENCE, PhoneInterval, Segmentation
 
 FILLERS = ("very", "really", "just", "actually", "quite", "still", "maybe", "then")
 PAD_S = 10.0
@@ -174,8 +174,6 @@ def score(utt: Utterance, case: Case, seg: Segmentation | None, out: Outcome) ->
 
 def without_word(seg: Segmentation, index: int) -> Segmentation:
     """``seg`` minus one transcript word (and its phones), others renumbered."""
-    from .segments import PhoneInterval
-
     phones = [PhoneInterval(p.phone, p.start, p.end, p.cls, p.word - (p.word > index))
               for p in seg.phones if p.word != index]
     words = [w for i, w in enumerate(seg.words) if i != index]
