@@ -311,8 +311,9 @@ def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
     with ``long_s``, then send the long-audio benchmark's recording of that length
     (same seed) in one request and time it, with the server's peak RSS."""
     import io
-    import urllib.error
     import urllib.request
+
+    from .loadbench import start_server, stop_server  # loadbench builds on this module
 
     samples, transcript = request_audio(utterances, target_s)
     buffer = io.BytesIO()
@@ -328,18 +329,9 @@ def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
             return reply.status
 
     t0 = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--model", str(model)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server(port, 1, model)  # returns once /health answers
     try:
-        while True:
-            try:
-                post()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.perf_counter() - t0 > 60:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.02)
+        post()
         cold = time.perf_counter() - t0
         times = []
         for _ in range(requests):
@@ -365,8 +357,7 @@ def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
                     "long_body_mb": len(body) / 1e6,
                     "server_peak_rss_mb": server_peak_rss_mb(server.pid)}
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
     ms = np.array(times) * 1000
     return {"audio_s": len(samples) / TIMIT_RATE, "cold_start_s": cold,
             "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
