@@ -82,7 +82,7 @@ class Mismatch:
         Log-probability of leaving out a transcript word that was not spoken
         (None: every word must be aligned).
     garbage_entry_logp : float or None
-        Log-probability of entering, between words, a filler that absorbs
+        Log-probability of entering, between words or at either end, a filler that absorbs
         speech the transcript does not have (None: no filler).
     garbage_frame_logp : float
         The filler scores each frame as the best state of any phone plus this
@@ -144,19 +144,24 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
         preds.append([(n, lp + mismatch.garbage_entry_logp) for n, lp in entry])
         return len(node_slot) - 1, float(np.log(0.1))
 
-    def add_pause(entry: list[tuple[int, float]], inner: bool) -> list[tuple[int, float]]:
-        shifted = [(n, lp + pause_logp) for n, lp in entry]
-        out = entry + [add_phone(SILENCE, PAUSE_WORD, shifted)]
-        if inner and mismatch.garbage_entry_logp is not None:
-            out.append(add_garbage(entry))
+    def add_pause(entry: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Between words (and before the first, after the last): an optional
+        pause; with the filler, optionally [pause] filler [pause]."""
+        def pause(after: list[tuple[int, float]]) -> tuple[int, float]:
+            return add_phone(SILENCE, PAUSE_WORD, [(n, lp + pause_logp) for n, lp in after])
+
+        out = entry + [pause(entry)]
+        if mismatch.garbage_entry_logp is not None:
+            filler = add_garbage(out)
+            out += [filler, pause([filler])]
         return out
 
-    reached = add_pause([(START, 0.0)], inner=False)  # end of the previous word + pause
+    reached = add_pause([(START, 0.0)])  # end of the previous word + pause
     skipped: list[tuple[int, float]] = []  # paths that left the previous word out
     exits: list[tuple[int, float]] = []
     for w, word in enumerate(words):
         if w > 0:
-            reached = add_pause(exits, inner=True)
+            reached = add_pause(exits)
         # A skipped word also skips its pause (never two pauses in a row), and
         # at most one word in a row is skipped (edges stay few).
         frontier = reached + skipped
@@ -168,7 +173,7 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
             exits.extend(entry)
         skipped = ([(n, lp + mismatch.skip_logp) for n, lp in reached]
                    if mismatch.skip_logp is not None else [])
-    frontier = (add_pause(exits, inner=False) if words else reached) + skipped
+    frontier = (add_pause(exits) if words else reached) + skipped
 
     n = len(node_slot)
     start_logp = np.full(n, NEG_INF)

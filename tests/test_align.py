@@ -75,3 +75,24 @@ def test_an_unspoken_word_is_skipped_and_untranscribed_speech_is_absorbed():
     assert GARBAGE not in {s.phone for s in strict.slots}
     path, _ = viterbi(strict, loglik_for([("K", 9), ("S", 9)]))
     assert [strict.slots[s].phone for s, _, _ in path_segments(strict, path)] == ["K", "T", "S"]
+
+
+@pytest.mark.parametrize("spoken, expected", [
+    # untranscribed speech before the first word, after a leading pause
+    ([("SIL", 9), ("AA", 30), ("K", 9), ("T", 9), ("S", 9)], ["SIL", "*", "K", "T", "S"]),
+    # ... after the last word, before a trailing pause
+    ([("K", 9), ("T", 9), ("S", 9), ("AA", 30), ("SIL", 9)], ["K", "T", "S", "*", "SIL"]),
+    # ... between a pause and the next word, and between the word and a pause
+    ([("K", 9), ("SIL", 9), ("AA", 30), ("T", 9), ("S", 9)], ["K", "SIL", "*", "T", "S"]),
+    ([("K", 9), ("AA", 30), ("SIL", 9), ("T", 9), ("S", 9)], ["K", "*", "SIL", "T", "S"]),
+])
+def test_untranscribed_speech_is_absorbed_at_the_ends_and_next_to_pauses(spoken, expected):
+    from app.align import GARBAGE, Mismatch, with_garbage
+
+    model = toy_model()
+    words = [Word("a", (("K",),), "cmudict"), Word("b", (("T",),), "cmudict"),
+             Word("c", (("S",),), "cmudict")]
+    graph = build_graph(words, model, mismatch=Mismatch(-30.0, -10.0, -8.0))
+    path, _ = viterbi(graph, with_garbage(loglik_for(spoken), model, -8.0))
+    got = [graph.slots[s].phone for s, _, _ in path_segments(graph, path)]
+    assert got == [GARBAGE if p == "*" else p for p in expected]
