@@ -8,11 +8,13 @@ and word-boundary agreement. Counts are pooled over all utterances.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -263,24 +265,52 @@ def run_heldout(
     does) on the other speakers' utterances only, then scored on the
     held-out speaker's; the rounds run in parallel and their counts are pooled.
     """
-    speakers = sorted({speaker_of(u) for u in utterances})
-    jobs = [(list(utterances), s, Path(prior_path), options, config) for s in speakers]
     total = Tally()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for speaker, tally in zip(speakers, pool.map(_heldout_round, jobs), strict=True):
-            total.merge(tally)
-            if progress:
-                progress(f"held out {speaker}: {tally.utterances} utterances scored")
+    for speaker, tally in heldout_rounds(utterances, prior_path, config, functools.partial(
+            _score_round, options=options), workers):
+        total.merge(tally)
+        if progress:
+            progress(f"held out {speaker}: {tally.utterances} utterances scored")
     return total
 
 
-def _heldout_round(job: tuple[list[Utterance], str, Path, Options, AdaptConfig]) -> Tally:
-    utterances, speaker, prior_path, options, config = job
+Evaluate = Callable[[Sequence[Utterance], Sequence[Utterance], Resources], Any]
+
+
+def heldout_rounds(
+    utterances: Sequence[Utterance],
+    prior_path: Path,
+    config: AdaptConfig,
+    evaluate: Evaluate,
+    workers: int = 2,
+) -> Iterator[tuple[str, Any]]:
+    """For each speaker in turn: fit the prior (as the recipe does) on the other
+    speakers' utterances, then ``evaluate(test, corpus, resources)`` on that
+    speaker's. ``evaluate`` must be picklable (a module-level function or a
+    ``functools.partial`` of one); rounds run ``workers`` at a time.
+
+    Yields
+    ------
+    (speaker, result) in speaker order.
+    """
+    speakers = sorted({speaker_of(u) for u in utterances})
+    jobs = [(list(utterances), s, Path(prior_path), config, evaluate) for s in speakers]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
+
+
+def _heldout_round(job: tuple[list[Utterance], str, Path, AdaptConfig, Evaluate]) -> Any:
+    utterances, speaker, prior_path, config, evaluate = job
     prior = load_model(prior_path)
     train = [u for u in utterances if speaker_of(u) != speaker]
     lexicon = load_resources().lexicon
     resources = Resources(fit_to_corpus(prior, train, config, lexicon), lexicon)
     test = [u for u in utterances if speaker_of(u) == speaker]
+    return evaluate(test, utterances, resources)
+
+
+def _score_round(test: Sequence[Utterance], corpus: Sequence[Utterance], resources: Resources,
+                 options: Options) -> Tally:
     return run(test, lambda u: segment(u.wav, u.text, resources, options))
 
 

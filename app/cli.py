@@ -220,15 +220,25 @@ def _bench_load(args: argparse.Namespace) -> int:
 
 def _bench_robust(args: argparse.Namespace) -> int:
     from . import robust
-    from .corpus import read_corpus
+    from .corpus import read_corpus, speaker_of
     from .pipeline import load_resources
+    from .train import AdaptConfig
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
-    results = robust.run(utterances, resources, only=args.only,
-                         progress=lambda s: print(s, file=sys.stderr, flush=True))
-    print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: {_shown(args.model)}; "
-          "every condition applied to every utterance (seeded)")
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    card = resources.model.card
+    seen = set(card.get("adapted_on", {}).get("speakers", [])) & {speaker_of(u)
+                                                                  for u in utterances}
+    if seen:
+        results = robust.run_heldout(utterances, Path(args.model).parent / card["prior"],
+                                     AdaptConfig.from_dict(card["adapt_config"]),
+                                     only=args.only, progress=say)
+    else:
+        results = robust.run(utterances, resources, only=args.only, progress=say)
+    print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: {_shown(args.model)}"
+          + (" fitted on the other speakers for each speaker in turn (speaker-held-out)"
+             if seen else "") + "; every condition applied to every utterance (seeded)")
     print(robust.format_table(results))
     print("Δ = change from clean, points; flagged = altered words the reply marked; "
           "in pad = phones placed in the added silence/noise")
@@ -248,7 +258,8 @@ def _adapt(args: argparse.Namespace) -> int:
 
     prior = load_model(args.prior)
     utterances = read_corpus(Path(args.corpus))
-    config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds))
+    config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds),
+                         noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db))
     print(f"fitting {_shown(args.prior)} to {len(utterances)} utterances of {args.corpus} "
           f"({config})", file=sys.stderr)
     model = fit_to_corpus(prior, utterances, config, load_lexicon())
@@ -264,7 +275,10 @@ def _adapt(args: argparse.Namespace) -> int:
         "adapt_config": dataclasses.asdict(config),
         "adapt_recipe": f"vowelseg adapt --prior {_shown(args.prior)} --corpus {args.corpus} "
                         f"--out {_shown(args.out)} --method {args.method} --mix {args.mix} "
-                        f"--speeds {' '.join(f'{s:g}' for s in args.speeds)}",
+                        f"--speeds {' '.join(f'{s:g}' for s in args.speeds)}"
+                        + (f" --noise {' '.join(args.noise)} --noise-snr-db "
+                           f"{' '.join(f'{s:g}' for s in args.noise_snr_db)}"
+                           if args.noise else ""),
     })
     save_model(dataclasses.replace(model, card=card), Path(args.out))
     print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
@@ -363,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mix", type=int, default=2, help="Gaussians per state (ml)")
     p.add_argument("--speeds", type=float, nargs="+", default=[1.0],
                    help="speed-perturbation factors, e.g. 0.9 1.0 1.1")
+    p.add_argument("--noise", nargs="*", choices=("white", "babble"), default=[],
+                   help="add a copy of the data with this noise mixed in (babble: four "
+                        "other speakers of the corpus)")
+    p.add_argument("--noise-snr-db", type=float, nargs=2, default=[5.0, 30.0],
+                   metavar=("LOW", "HIGH"), help="SNR range of the noisy copies, dB")
     p.set_defaults(func=_adapt)
 
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder", _bench)

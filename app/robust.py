@@ -11,20 +11,24 @@ the transcript may not match would ask (``transcript_match=approximate``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from . import bench, mix
 from .align import TOLERANT
 from .audio import Audio
 from .bench import Tally
 from .corpus import TIMIT_RATE, Utterance
 from .longbench import cut
 from .pipeline import Options, Resources, segment
-from .segments import LOW_CONFIDENCE, PhoneInterval, Segmentation
+from .segments import LOW_CONFIDENCE, PhoneInterval, Segmentation, WordInterval
+from .train import AdaptConfig
 
 FILLERS = ("very", "really", "just", "actually", "quite", "still", "maybe", "then")
 PAD_S = 10.0
@@ -39,7 +43,7 @@ class Case:
     transcript: str
     offset_s: float = 0.0  # where the original utterance starts in ``samples``
     ignore: tuple[float, float] | None = None  # reference span not scored
-    altered: str | None = None  # "deleted" or "inserted"
+    altered: str | None = None  # "deleted", "inserted" or "none" (a control: nothing changed)
     altered_index: int = -1  # transcript word index (inserted) / reference word (deleted)
 
 
@@ -52,19 +56,17 @@ class Outcome:
     flagged: int = 0
     phones_in_padding: int = 0
 
+    def merge(self, other: Outcome) -> None:
+        """Pool another outcome of the same condition into this one."""
+        self.tally.merge(other.tally)
+        self.altered += other.altered
+        self.flagged += other.flagged
+        self.phones_in_padding += other.phones_in_padding
+
 
 def speech_power(samples: np.ndarray, utt: Utterance) -> float:
-    """Mean power of the utterance's non-pause reference stretches."""
-    mask = np.zeros(len(samples), dtype=bool)
-    for label, a, b in utt.phones:
-        if label not in ("h#", "pau", "epi"):
-            mask[int(a * TIMIT_RATE):int(b * TIMIT_RATE)] = True
-    return float(np.mean(samples[mask] ** 2)) if mask.any() else float(np.mean(samples ** 2))
-
-
-def at_snr(noise: np.ndarray, power: float, snr_db: float) -> np.ndarray:
-    """``noise`` scaled to ``snr_db`` below ``power``."""
-    return noise * np.sqrt(power / 10 ** (snr_db / 10) / max(1e-12, np.mean(noise ** 2)))
+    """Mean power of the utterance's speech (its non-pause reference phones)."""
+    return mix.speech_power(samples, utt.phones, TIMIT_RATE)
 
 
 def load(utt: Utterance) -> np.ndarray:
@@ -94,22 +96,23 @@ def conditions(corpus: Sequence[Utterance]) -> dict[str, Callable[[Utterance, np
         text = " ".join(spoken[:k] + [str(rng.choice(FILLERS))] + spoken[k:])
         return Case(mono(load(u)), TIMIT_RATE, text, altered="inserted", altered_index=k)
 
+    def unchanged(u, rng):  # the control: every word flagged here is a false alarm
+        return Case(mono(load(u)), TIMIT_RATE, u.text, altered="none")
+
     def white(snr_db):
         def make(u, rng):
             y = load(u)
-            noise = at_snr(rng.standard_normal(len(y)), speech_power(y, u), snr_db)
+            noise = mix.at_snr(mix.white(len(y), rng), speech_power(y, u), snr_db)
             return Case(mono((y + noise).astype(np.float32)), TIMIT_RATE, u.text)
         return make
 
-    def babble(snr_db):
+    def babbled(snr_db):
         def make(u, rng):
             y = load(u)
             others = [o for o in corpus if o.utt_id.split("/")[0] != u.utt_id.split("/")[0]]
-            mix = np.zeros(len(y))
-            for i in rng.choice(len(others), size=4, replace=False):
-                talker = load(others[int(i)])
-                mix += np.resize(talker, len(y)) / np.sqrt(np.mean(talker ** 2) + 1e-12)
-            noise = at_snr(mix, speech_power(y, u), snr_db)
+            picked = rng.choice(len(others), size=4, replace=False)
+            talkers = mix.babble([load(others[int(i)]) for i in picked], len(y))
+            noise = mix.at_snr(talkers, speech_power(y, u), snr_db)
             return Case(mono((y + noise).astype(np.float32)), TIMIT_RATE, u.text)
         return make
 
@@ -123,7 +126,7 @@ def conditions(corpus: Sequence[Utterance]) -> dict[str, Callable[[Utterance, np
     def padded(u, rng):
         y = load(u)
         n = int(PAD_S * TIMIT_RATE)
-        noise = at_snr(rng.standard_normal(n), speech_power(y, u), 30.0).astype(np.float32)
+        noise = mix.at_snr(mix.white(n, rng), speech_power(y, u), 30.0).astype(np.float32)
         silence = np.zeros(n, dtype=np.float32)
         full = np.concatenate([silence, noise, y, noise, silence])
         return Case(mono(full), TIMIT_RATE, u.text, offset_s=2 * PAD_S)
@@ -132,10 +135,11 @@ def conditions(corpus: Sequence[Utterance]) -> dict[str, Callable[[Utterance, np
         "clean": clean,
         "one word deleted": deleted,
         "one word inserted": inserted,
+        "nothing changed (false flags)": unchanged,
         "white noise 20 dB": white(20.0),
         "white noise 10 dB": white(10.0),
-        "babble 20 dB": babble(20.0),
-        "babble 10 dB": babble(10.0),
+        "babble 20 dB": babbled(20.0),
+        "babble 10 dB": babbled(10.0),
         "8 kHz": resampled(8000, 1),
         "44.1 kHz stereo": resampled(44100, 2),
         "48 kHz stereo": resampled(48000, 2),
@@ -157,6 +161,13 @@ def flagged(case: Case, seg: Segmentation) -> bool:
                    for w in seg.words if w.found))
 
 
+def word_flagged(word: WordInterval, seg: Segmentation) -> bool:
+    """Does the reply doubt this word: not found, below :data:`LOW_CONFIDENCE`,
+    or overlapping untranscribed speech?"""
+    return (not word.found or word.confidence < LOW_CONFIDENCE
+            or any(min(e, word.end) - max(s, word.start) > 0 for s, e in seg.untranscribed))
+
+
 def score(utt: Utterance, case: Case, seg: Segmentation | None, out: Outcome) -> None:
     """Add one reply to a condition's outcome."""
     if seg is not None and case.offset_s:
@@ -164,7 +175,10 @@ def score(utt: Utterance, case: Case, seg: Segmentation | None, out: Outcome) ->
         out.phones_in_padding += sum(1 for p in seg.phones
                                      if p.end <= inside[0] or p.start >= inside[1])
         seg = cut(seg, *inside)
-    if seg is not None and case.altered:
+    if seg is not None and case.altered == "none":
+        out.altered += len(seg.words)
+        out.flagged += sum(word_flagged(w, seg) for w in seg.words)
+    elif seg is not None and case.altered:
         out.altered += 1
         out.flagged += flagged(case, seg)
         if case.altered == "inserted":  # score the words that were spoken
@@ -183,12 +197,14 @@ def without_word(seg: Segmentation, index: int) -> Segmentation:
 
 def run(corpus: Sequence[Utterance], resources: Resources, options: Options | None = None,
         only: Sequence[str] | None = None, seed: int = 0,
-        progress: Callable[[str], None] | None = None) -> dict[str, Outcome]:
-    """Every condition over the corpus."""
+        progress: Callable[[str], None] | None = None,
+        sources: Sequence[Utterance] | None = None) -> dict[str, Outcome]:
+    """Every condition over the corpus (babble talkers drawn from ``sources``,
+    by default the corpus itself)."""
     options = options or Options()
     tolerant = dataclasses.replace(options, mismatch=TOLERANT)
     results = {}
-    for name, make in conditions(corpus).items():
+    for name, make in conditions(sources or corpus).items():
         if only and name not in only:
             continue
         rng = np.random.default_rng(seed)
@@ -207,6 +223,29 @@ def run(corpus: Sequence[Utterance], resources: Resources, options: Options | No
         if progress:
             progress(f"{name}: done")
     return results
+
+
+def run_heldout(corpus: Sequence[Utterance], prior_path: Path, config: AdaptConfig,
+                options: Options | None = None, only: Sequence[str] | None = None,
+                seed: int = 0, workers: int = 2,
+                progress: Callable[[str], None] | None = None) -> dict[str, Outcome]:
+    """Every condition, speaker-held-out: each speaker's utterances are changed
+    and aligned by a model fitted (as its recipe does) on the other speakers
+    only, so no test utterance, clean or noisy, was seen in training."""
+    evaluate = functools.partial(_round, options=options, only=only, seed=seed)
+    results: dict[str, Outcome] = {}
+    for speaker, outcomes in bench.heldout_rounds(corpus, prior_path, config, evaluate, workers):
+        for name, out in outcomes.items():
+            results.setdefault(name, Outcome()).merge(out)
+        if progress:
+            progress(f"held out {speaker}: done")
+    return results
+
+
+def _round(test: Sequence[Utterance], corpus: Sequence[Utterance], resources: Resources,
+           options: Options | None, only: Sequence[str] | None,
+           seed: int) -> dict[str, Outcome]:
+    return run(test, resources, options, only, seed, sources=corpus)
 
 
 def format_table(results: dict[str, Outcome]) -> str:

@@ -21,9 +21,10 @@ import numpy as np
 from hmmlearn.hmm import GMMHMM
 from sklearn.mixture import GaussianMixture
 
+from . import mix
 from .adapt import Stats, accumulate, label_columns, map_update
 from .audio import analysis_signal, read_audio
-from .corpus import Utterance, fold_reference
+from .corpus import Utterance, fold_reference, speaker_of
 from .features import FeatureConfig, mfcc_features
 from .g2p import Lexicon
 from .model import AcousticModel, state_log_likelihoods
@@ -332,6 +333,14 @@ class AdaptConfig:
         Fewer real segments than this and a phone keeps the prior (``ml``).
     speeds : tuple of float
         Speed-perturbation factors; each adds a resampled copy of the data.
+    noise : tuple of str
+        Noise kinds (``"white"``, ``"babble"``: four other speakers of the
+        corpus); each adds a copy of the data with that noise mixed in.
+    noise_snr_db : tuple of float
+        Range the noisy copies' signal-to-noise ratios are drawn from
+        (uniformly, per utterance), dB.
+    noise_seed : int
+        Seed of those draws.
     tau : float
         MAP prior weight in frames (``map``).
     iterations : int
@@ -350,6 +359,9 @@ class AdaptConfig:
     n_iter: int = 8
     min_segments: int = 10
     speeds: tuple[float, ...] = (1.0,)
+    noise: tuple[str, ...] = ()
+    noise_snr_db: tuple[float, float] = (5.0, 30.0)
+    noise_seed: int = 0
     tau: float = 1.0
     iterations: int = 3
     durations: bool = True
@@ -360,30 +372,56 @@ class AdaptConfig:
     def from_dict(cls, data: dict) -> AdaptConfig:
         """From a model card's ``adapt_config`` (JSON turns tuples into lists)."""
         data = dict(data)
-        if "speeds" in data:
-            data["speeds"] = tuple(data["speeds"])
+        for key in ("speeds", "noise", "noise_snr_db"):
+            if key in data:
+                data[key] = tuple(data[key])
         return cls(**data)
 
 
 def labelled_examples(
-    utterances: Sequence[Utterance], features: FeatureConfig, speed: float = 1.0
+    utterances: Sequence[Utterance], features: FeatureConfig, speed: float = 1.0,
+    noise: str | None = None, snr_db: tuple[float, float] = (5.0, 30.0), seed: int = 0,
 ) -> list[tuple[np.ndarray, list[tuple[str, int, int]]]]:
     """Features and frame-level ARPAbet labels of hand-labelled utterances.
 
     ``speed`` other than 1 plays the audio faster (``> 1``) or slower by
     resampling, which scales durations by ``1/speed`` and the spectrum by
-    ``speed`` (speed perturbation); the labels are scaled to match.
+    ``speed`` (speed perturbation); the labels are scaled to match. ``noise``
+    (``"white"`` or ``"babble"``) mixes that noise into each utterance at a
+    signal-to-noise ratio drawn from ``snr_db`` (see :mod:`app.mix`).
     """
+    rate = features.sample_rate
+    signals = [analysis_signal(read_audio(u.wav.read_bytes()), rate) for u in utterances]
+    rng = np.random.default_rng(seed)
     out = []
-    for utt in utterances:
-        signal = analysis_signal(read_audio(utt.wav.read_bytes()), features.sample_rate)
+    for i, utt in enumerate(utterances):
+        signal = signals[i]
+        if noise is not None:
+            signal = _with_noise(signal, i, utterances, signals, noise, rng.uniform(*snr_db),
+                                 rng, rate)
         if speed != 1.0:
-            signal = librosa.resample(signal, orig_sr=features.sample_rate * speed,
-                                      target_sr=features.sample_rate)
+            signal = librosa.resample(signal, orig_sr=rate * speed, target_sr=rate)
         feats = mfcc_features(signal, features)
         phones = [(p, s / speed, e / speed) for p, s, e in fold_reference(utt.phones)]
         out.append((feats, frame_segments(phones, len(feats), features.hop_s)))
     return out
+
+
+def _with_noise(signal: np.ndarray, index: int, utterances: Sequence[Utterance],
+                signals: Sequence[np.ndarray], kind: str, snr_db: float,
+                rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    """Utterance ``index`` with white noise or four other speakers' babble mixed in."""
+    if kind == "white":
+        noise = mix.white(len(signal), rng)
+    elif kind == "babble":
+        speaker = speaker_of(utterances[index])
+        others = [j for j, u in enumerate(utterances) if speaker_of(u) != speaker]
+        picked = rng.choice(others, size=min(4, len(others)), replace=False)
+        noise = mix.babble([signals[int(j)] for j in picked], len(signal))
+    else:
+        raise ValueError(f"unknown noise kind {kind!r}: use white or babble")
+    power = mix.speech_power(signal, utterances[index].phones, sample_rate)
+    return (signal + mix.at_snr(noise, power, snr_db)).astype(np.float32)
 
 
 def adapt_model(
@@ -471,9 +509,12 @@ def fit_to_corpus(
     lexicon: Lexicon,
 ) -> AcousticModel:
     """The whole real-speech recipe: fit the HMMs to the labelled utterances (with
-    their speed-perturbed copies), then learn the boundary offsets on them."""
+    their speed-perturbed and noisy copies), then learn the boundary offsets on them."""
     examples = [ex for speed in config.speeds
                 for ex in labelled_examples(utterances, prior.features, speed)]
+    for k, kind in enumerate(config.noise):
+        examples += labelled_examples(utterances, prior.features, noise=kind,
+                                      snr_db=config.noise_snr_db, seed=config.noise_seed + k)
     model = adapt_model(prior, examples, config)
     if config.boundary_shrink is None:
         return model

@@ -3,6 +3,9 @@ is ``vowelseg bench-robust``)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from app import robust
 from app.corpus import read_corpus
 
@@ -21,3 +24,55 @@ def test_padding_rates_and_a_transcript_word_too_many(timit, resources):
     assert padded.tally.metrics()["vb_f1@20"] > clean["vb_f1@20"] - 0.02
     assert inserted.flagged >= 0.9 * inserted.altered
     assert inserted.tally.metrics()["pb@20"] > clean["pb@20"] - 0.03
+
+
+def test_noisy_training_copies_are_at_the_drawn_snr_and_keep_their_labels(timit, monkeypatch):
+    """The recipe's noisy copies (``AdaptConfig.noise``): same labels, noise at an SNR
+    inside the range, babble made of other speakers, never of the speaker itself."""
+    from app import mix
+    from app.corpus import speaker_of
+    from app.features import FeatureConfig
+    from app.train import _with_noise, labelled_examples
+
+    corpus = read_corpus(timit)[::10]
+    config = FeatureConfig()
+    clean = labelled_examples(corpus[:2], config)
+    for kind in ("white", "babble"):
+        noisy = labelled_examples(corpus[:2], config, noise=kind, snr_db=(10.0, 10.0))
+        for (f0, lab0), (f1, lab1) in zip(clean, noisy, strict=True):
+            assert lab0 == lab1 and f0.shape == f1.shape
+            assert np.abs(f0 - f1).mean() > 0.05  # the noise shows in the features
+    signals = [robust.load(u) for u in corpus]
+    rng = np.random.default_rng(0)
+    for kind in ("white", "babble"):
+        y = _with_noise(signals[0], 0, corpus, signals, kind, 12.5, rng, 16000)
+        speech = mix.speech_power(signals[0], corpus[0].phones, 16000)
+        noise = mix.speech_power(y - signals[0], [("x", 0.0, 1e9)], 16000)
+        assert 10 * np.log10(speech / noise) == pytest.approx(12.5, abs=0.01)
+    talkers = []
+    monkeypatch.setattr(mix, "babble", lambda ys, n: talkers.extend(ys) or np.ones(n))
+    _with_noise(signals[0], 0, corpus, signals, "babble", 10.0, rng, 16000)
+    picked = [next(u for u, s in zip(corpus, signals, strict=True) if s is t) for t in talkers]
+    assert len(picked) == 4 and speaker_of(corpus[0]) not in map(speaker_of, picked)
+    with pytest.raises(ValueError, match="white or babble"):
+        _with_noise(signals[0], 0, corpus, signals, "pink", 10.0, rng, 16000)
+
+
+def test_held_out_rounds_score_every_speaker_once(timit):
+    """bench-robust on a model fitted to this corpus scores each speaker with a model
+    fitted on the others (a tiny recipe here: two speakers, two utterances each)."""
+    from app.corpus import speaker_of
+    from app.model import SYNTHETIC_MODEL
+    from app.train import AdaptConfig
+
+    by_speaker: dict[str, list] = {}
+    for u in read_corpus(timit):
+        by_speaker.setdefault(speaker_of(u), []).append(u)
+    corpus = [u for group in list(by_speaker.values())[:2] for u in group[:2]]
+    config = AdaptConfig(n_iter=1, boundary_shrink=None, noise=("white",))
+    results = robust.run_heldout(corpus, SYNTHETIC_MODEL, config,
+                                 only=["clean", "nothing changed (false flags)"])
+    assert results["clean"].tally.utterances == 4
+    control = results["nothing changed (false flags)"]
+    assert control.altered == sum(len(u.words) for u in corpus)
+    assert 0 <= control.flagged <= control.altered
