@@ -9,6 +9,7 @@ and word-boundary agreement. Counts are pooled over all utterances.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -295,7 +296,10 @@ def heldout_rounds(
     """
     speakers = sorted({speaker_of(u) for u in utterances})
     jobs = [(list(utterances), s, Path(prior_path), config, evaluate) for s in speakers]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: a fork of a process that runs other threads (a server,
+    # a test client) can inherit a lock held by one of them and wait forever
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
 
 
