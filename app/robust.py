@@ -24,7 +24,7 @@ from . import bench, mix
 from .align import TOLERANT
 from .audio import Audio
 from .bench import Tally
-from .corpus import TIMIT_RATE, Utterance
+from .corpus import TIMIT_RATE, Utterance, speaker_of
 from .longbench import cut
 from .pipeline import Options, Resources, segment
 from .segments import LOW_CONFIDENCE, PhoneInterval, Segmentation, WordInterval
@@ -109,7 +109,7 @@ def conditions(corpus: Sequence[Utterance]) -> dict[str, Callable[[Utterance, np
     def babbled(snr_db):
         def make(u, rng):
             y = load(u)
-            others = [o for o in corpus if o.utt_id.split("/")[0] != u.utt_id.split("/")[0]]
+            others = [o for o in corpus if speaker_of(o) != speaker_of(u)]
             picked = rng.choice(len(others), size=4, replace=False)
             talkers = mix.babble([load(others[int(i)]) for i in picked], len(y))
             noise = mix.at_snr(talkers, speech_power(y, u), snr_db)
