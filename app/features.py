@@ -131,13 +131,17 @@ def delta(feats: np.ndarray, width: int, order: int) -> np.ndarray:
 
 
 def log_mel(samples: np.ndarray, config: FeatureConfig,
-            block_frames: int = 8192) -> np.ndarray:
+            block_frames: int = 8192,
+            spans: list[tuple[int, int]] | None = None) -> np.ndarray:
     """Log mel power spectrogram, shape ``(n_mels, n_frames)``.
 
     The power is floored ``config.floor_db`` below its peak, so digital
-    silence and low noise look alike. The spectrum is computed
-    ``block_frames`` frames at a time, so memory stays proportional to the
-    output (the same values as one pass over the whole signal).
+    silence and low noise look alike; with ``spans`` (frame ranges covering
+    the signal), below each span's own peak, so a loud sound in one stretch
+    of a long recording does not change the floor of the others. The
+    spectrum is computed ``block_frames`` frames at a time, so memory stays
+    proportional to the output (the same values as one pass over the whole
+    signal).
     """
     y = np.asarray(samples, dtype=np.float32)
     win_length = int(round(config.win_s * config.sample_rate))
@@ -157,8 +161,10 @@ def log_mel(samples: np.ndarray, config: FeatureConfig,
         frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
         spec = scipy.fft.rfft(frames * window, axis=1)
         mel[:, first:last] = fb @ (spec.real ** 2 + spec.imag ** 2).T
-    floor = max(float(mel.max()), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
-    np.maximum(mel, floor, out=mel)
+    for first, end in spans or [(0, total)]:
+        part = mel[:, first:end]
+        floor = max(float(part.max(initial=0.0)), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
+        np.maximum(part, floor, out=part)
     return np.log(mel, out=mel)
 
 
@@ -183,8 +189,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     config : FeatureConfig
         Feature settings.
     spans : list of (first_frame, end_frame), optional
-        Stretches normalised separately (:func:`normalisation_spans`, for
-        long recordings with many speakers or rooms); the whole signal is
+        Stretches floored and normalised separately (:func:`normalisation_spans`,
+        for long recordings with many speakers or rooms); the whole signal is
         one span by default.
     exclude : np.ndarray, optional
         Frames (bool) left out of the statistics, e.g. the inside of long
@@ -198,8 +204,11 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     silent : np.ndarray
         ``(n_frames,)`` bool: every mel band at the power floor.
     """
-    mel = log_mel(samples, config)
-    silent = silent_frames(mel)
+    spans = spans or [(0, n_frames(len(samples), config))]
+    mel = log_mel(samples, config, spans=spans)
+    silent = np.zeros(mel.shape[1], dtype=bool)
+    for first, end in spans:
+        silent[first:end] = silent_frames(mel[:, first:end])
     mfcc = dct_basis(config.n_mels, config.n_mfcc) @ mel  # librosa's mfcc (DCT-II, ortho)
     del mel
     width = config.delta_width
@@ -213,13 +222,15 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
             feats[:, order * n:(order + 1) * n] = delta(mfcc, width, order).T
     del mfcc
     use = ~silent if exclude is None else ~silent & ~exclude
-    for first, end in spans or [(0, len(feats))]:
+    for first, end in spans:
         normalise(feats[first:end], use[first:end])
     return feats, silent
 
 
 def silent_frames(log_mel_power: np.ndarray) -> np.ndarray:
     """Frames whose every mel band sits at the power floor (digital silence)."""
+    if not log_mel_power.size:
+        return np.zeros(log_mel_power.shape[1], dtype=bool)
     floor = log_mel_power.min()
     return (log_mel_power <= floor + 1e-6).all(axis=0)
 

@@ -58,3 +58,24 @@ def test_digital_silence_is_marked_and_left_out_of_the_normalisation(timit):
     plain = mfcc_features(y, c)
     middle = feats[200 + 20:200 + len(plain) - 20]
     assert np.abs(middle - plain[20:-20]).mean() < 0.1
+
+
+def test_a_loud_stretch_does_not_change_the_floor_of_another(timit):
+    """Each normalisation span has its own power floor: making the second
+    utterance of a recording 4x louder leaves the first one's features (and its
+    digital-silence frames) as they were; one span for the whole signal does not."""
+    y = speech(timit)
+    c = FeatureConfig()
+    gap = np.zeros(32000, np.float32)
+    quiet = np.concatenate([y, gap, y])
+    loud = np.concatenate([y, gap, 4 * y])
+    cut = (len(y) + 16000) // c.hop_length  # the middle of the gap
+    spans = [(0, cut), (cut, 1 + len(quiet) // c.hop_length)]
+    fq, sq = features_and_silence(quiet, c, spans)
+    fl, sl = features_and_silence(loud, c, spans)
+    inside = cut - c.delta_width // 2  # the last frames' deltas reach over the cut
+    assert np.abs(fq[:inside] - fl[:inside]).max() < 1e-4 and (sq[:cut] == sl[:cut]).all()
+    assert sq[cut - 100:cut].all()  # the gap is digital silence in its span
+    whole_q, _ = features_and_silence(quiet, c)
+    whole_l, _ = features_and_silence(loud, c)
+    assert np.abs(whole_q[:inside] - whole_l[:inside]).max() > 0.1  # a shared floor moves
