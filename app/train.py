@@ -381,6 +381,7 @@ class AdaptConfig:
 def labelled_examples(
     utterances: Sequence[Utterance], features: FeatureConfig, speed: float = 1.0,
     noise: str | None = None, snr_db: tuple[float, float] = (5.0, 30.0), seed: int = 0,
+    signals: Sequence[np.ndarray] | None = None,
 ) -> list[tuple[np.ndarray, list[tuple[str, int, int]]]]:
     """Features and frame-level ARPAbet labels of hand-labelled utterances.
 
@@ -389,9 +390,12 @@ def labelled_examples(
     ``speed`` (speed perturbation); the labels are scaled to match. ``noise``
     (``"white"`` or ``"babble"``) mixes that noise into each utterance at a
     signal-to-noise ratio drawn from ``snr_db`` (see :mod:`app.mix`).
+    ``signals`` are the utterances' analysis signals if already decoded
+    (:func:`analysis_signals`).
     """
     rate = features.sample_rate
-    signals = [analysis_signal(read_audio(u.wav.read_bytes()), rate) for u in utterances]
+    if signals is None:
+        signals = analysis_signals(utterances, rate)
     rng = np.random.default_rng(seed)
     out = []
     for i, utt in enumerate(utterances):
@@ -405,6 +409,11 @@ def labelled_examples(
         phones = [(p, s / speed, e / speed) for p, s, e in fold_reference(utt.phones)]
         out.append((feats, frame_segments(phones, len(feats), features.hop_s)))
     return out
+
+
+def analysis_signals(utterances: Sequence[Utterance], sample_rate: int) -> list[np.ndarray]:
+    """Each utterance's audio, decoded, mono, at ``sample_rate``."""
+    return [analysis_signal(read_audio(u.wav.read_bytes()), sample_rate) for u in utterances]
 
 
 def _with_noise(signal: np.ndarray, index: int, utterances: Sequence[Utterance],
@@ -510,11 +519,13 @@ def fit_to_corpus(
 ) -> AcousticModel:
     """The whole real-speech recipe: fit the HMMs to the labelled utterances (with
     their speed-perturbed and noisy copies), then learn the boundary offsets on them."""
+    signals = analysis_signals(utterances, prior.features.sample_rate)  # decoded once
     examples = [ex for speed in config.speeds
-                for ex in labelled_examples(utterances, prior.features, speed)]
+                for ex in labelled_examples(utterances, prior.features, speed, signals=signals)]
     for k, kind in enumerate(config.noise):
         examples += labelled_examples(utterances, prior.features, noise=kind,
-                                      snr_db=config.noise_snr_db, seed=config.noise_seed + k)
+                                      snr_db=config.noise_snr_db, seed=config.noise_seed + k,
+                                      signals=signals)
     model = adapt_model(prior, examples, config)
     if config.boundary_shrink is None:
         return model
