@@ -30,7 +30,7 @@ from .corpus import (
     fold_reference,
     speaker_of,
 )
-from .model import load_model
+from .model import AcousticModel, load_model
 from .pipeline import Options, Resources, load_resources, segment
 from .segments import Segmentation
 from .train import AdaptConfig, fit_to_corpus
@@ -273,6 +273,20 @@ def run_heldout(
         if progress:
             progress(f"held out {speaker}: {tally.utterances} utterances scored")
     return total
+
+
+def heldout_recipe(model: AcousticModel, model_path: Path, utterances: Sequence[Utterance],
+                   ) -> tuple[Path, AdaptConfig, int] | None:
+    """How to score ``model`` speaker-held-out on ``utterances``, if its card says it
+    was fitted on some of their speakers: its prior's path, its recipe settings and
+    how many of the speakers it saw; None when it saw none (score it as it is)."""
+    card = model.card
+    seen = set(card.get("adapted_on", {}).get("speakers", []))
+    overlap = seen & {speaker_of(u) for u in utterances}
+    if not overlap:
+        return None
+    return (Path(model_path).parent / card["prior"], AdaptConfig.from_dict(card["adapt_config"]),
+            len(overlap))
 
 
 Evaluate = Callable[[Sequence[Utterance], Sequence[Utterance], Resources], Any]

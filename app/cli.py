@@ -87,24 +87,20 @@ def _train(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
-    from .corpus import read_corpus, speaker_of
+    from .corpus import read_corpus
     from .pipeline import Options, load_resources, segment
-    from .train import AdaptConfig
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
     options = Options(vad_aggressiveness=args.vad)
     say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
-    card = resources.model.card
-    seen = set(card.get("adapted_on", {}).get("speakers", []))
-    overlap = seen & {speaker_of(u) for u in utterances}
-    if overlap:
-        print(f"the model was adapted on {len(overlap)} speakers of this corpus: scoring "
+    recipe = bench.heldout_recipe(resources.model, args.model, utterances)
+    if recipe:
+        prior_path, config, n_seen = recipe
+        print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
               "speaker-held-out (prior adapted on the other speakers, each speaker in turn)")
-        tally = bench.run_heldout(utterances, Path(args.model).parent / card["prior"], options,
-                                  AdaptConfig.from_dict(card["adapt_config"]),
-                                  progress=say)
+        tally = bench.run_heldout(utterances, prior_path, options, config, progress=say)
     else:
         tally = bench.run(utterances, lambda u: segment(u.wav, u.text, resources, options), say)
     metrics = tally.metrics()
@@ -132,7 +128,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
     if args.update_card:
-        _record_in_card(args, tally.utterances, metrics, heldout=bool(overlap))
+        _record_in_card(args, tally.utterances, metrics, heldout=recipe is not None)
     return 0
 
 
@@ -219,26 +215,23 @@ def _bench_load(args: argparse.Namespace) -> int:
 
 
 def _bench_robust(args: argparse.Namespace) -> int:
-    from . import robust
-    from .corpus import read_corpus, speaker_of
+    from . import bench, robust
+    from .corpus import read_corpus
     from .pipeline import load_resources
-    from .train import AdaptConfig
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-    card = resources.model.card
-    seen = set(card.get("adapted_on", {}).get("speakers", [])) & {speaker_of(u)
-                                                                  for u in utterances}
-    if seen:
-        results = robust.run_heldout(utterances, Path(args.model).parent / card["prior"],
-                                     AdaptConfig.from_dict(card["adapt_config"]),
-                                     only=args.only, progress=say)
+    recipe = bench.heldout_recipe(resources.model, args.model, utterances)
+    if recipe:
+        prior_path, config, _ = recipe
+        results = robust.run_heldout(utterances, prior_path, config, only=args.only,
+                                     progress=say)
     else:
         results = robust.run(utterances, resources, only=args.only, progress=say)
     print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: {_shown(args.model)}"
           + (" fitted on the other speakers for each speaker in turn (speaker-held-out)"
-             if seen else "") + "; every condition applied to every utterance (seeded)")
+             if recipe else "") + "; every condition applied to every utterance (seeded)")
     print(robust.format_table(results))
     print("Δ = change from clean, points; flagged = altered words the reply marked; "
           "in pad = phones placed in the added silence/noise")
