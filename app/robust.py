@@ -153,19 +153,27 @@ def flagged(case: Case, seg: Segmentation) -> bool:
     deleted (spoken, untranscribed) word was, the reply must report untranscribed
     speech or a word below :data:`LOW_CONFIDENCE`."""
     if case.altered == "inserted":
-        word = seg.words[case.altered_index]
-        return not word.found or word.confidence < LOW_CONFIDENCE
-    a, b = case.ignore
-    return (any(min(b, e) - max(a, s) > 0 for s, e in seg.untranscribed)
-            or any(min(b, w.end) - max(a, w.start) > 0 and w.confidence < LOW_CONFIDENCE
+        return doubtful(seg.words[case.altered_index])
+    span = case.ignore
+    return (any(overlaps(span, u) for u in seg.untranscribed)
+            or any(overlaps(span, (w.start, w.end)) and doubtful(w)
                    for w in seg.words if w.found))
 
 
 def word_flagged(word: WordInterval, seg: Segmentation) -> bool:
     """Does the reply doubt this word: not found, below :data:`LOW_CONFIDENCE`,
     or overlapping untranscribed speech?"""
-    return (not word.found or word.confidence < LOW_CONFIDENCE
-            or any(min(e, word.end) - max(s, word.start) > 0 for s, e in seg.untranscribed))
+    return doubtful(word) or any(overlaps((word.start, word.end), u) for u in seg.untranscribed)
+
+
+def doubtful(word: WordInterval) -> bool:
+    """Not found, or found below :data:`LOW_CONFIDENCE`."""
+    return not word.found or word.confidence < LOW_CONFIDENCE
+
+
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Do two time spans share more than an instant?"""
+    return min(a[1], b[1]) - max(a[0], b[0]) > 0
 
 
 def score(utt: Utterance, case: Case, seg: Segmentation | None, out: Outcome) -> None:
