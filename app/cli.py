@@ -214,21 +214,38 @@ def _bench_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth_corpus(args: argparse.Namespace) -> int:
+    from .corpus import write_corpus
+    from .train import labelled_corpus
+
+    n = write_corpus(Path(args.out), labelled_corpus(args.utterances, args.seed))
+    print(f"wrote {n} utterances to {args.out} (TIMIT format: manifest.tsv, .wav, .phn, .wrd)",
+          file=sys.stderr)
+    return 0
+
+
 def _bench_robust(args: argparse.Namespace) -> int:
     from . import bench, robust
+    from .align import TOLERANT
     from .corpus import read_corpus
     from .pipeline import load_resources
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    mismatch = dataclasses.replace(
+        TOLERANT, **{k: v for k, v in (("skip_logp", args.skip_logp),
+                                        ("garbage_entry_logp", args.filler_entry_logp),
+                                        ("garbage_frame_logp", args.filler_frame_logp))
+                     if v is not None})
     recipe = bench.heldout_recipe(resources.model, args.model, utterances)
     if recipe:
         prior_path, config, _ = recipe
         results = robust.run_heldout(utterances, prior_path, config, only=args.only,
-                                     progress=say)
+                                     progress=say, mismatch=mismatch)
     else:
-        results = robust.run(utterances, resources, only=args.only, progress=say)
+        results = robust.run(utterances, resources, only=args.only, progress=say,
+                             mismatch=mismatch)
     print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: {_shown(args.model)}"
           + (" fitted on the other speakers for each speaker in turn (speaker-held-out)"
              if recipe else "") + "; every condition applied to every utterance (seeded)")
@@ -360,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_train)
 
+    p = sub.add_parser("synth-corpus", help="write exactly-labelled synthetic speech "
+                       "(espeak-ng + MBROLA) as a TIMIT-format corpus, words timed too")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--utterances", type=int, default=80)
+    p.add_argument("--seed", type=int, default=1, help="the training recipe uses 0")
+    p.set_defaults(func=_synth_corpus)
+
     p = sub.add_parser("adapt", help="adapt a model to hand-labelled speech (TIMIT format)")
     p.add_argument("--prior", type=Path, default=SYNTHETIC_MODEL)
     p.add_argument("--corpus", default="../shared/data/timit-dev")
@@ -398,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "telephone and studio rates, long silence/noise", _bench_robust)
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
     p.add_argument("--only", nargs="+", help="condition names to run (default: all)")
+    for flag, what in (("--skip-logp", "leaving out a transcript word"),
+                       ("--filler-entry-logp", "entering the untranscribed-speech filler"),
+                       ("--filler-frame-logp", "each frame in the filler")):
+        p.add_argument(flag, type=float, help=f"log-probability of {what} in the transcript "
+                       "conditions (default: what transcript_match=approximate uses)")
 
     p = _benchmark(sub, "bench-load", "concurrent clients against a multi-worker server "
                    "(latency, throughput, 503s, memory, a worker killed)", _bench_load)

@@ -7,7 +7,7 @@ hand-labelled speech to adapt the model to).
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,54 @@ def read_corpus(folder: Path) -> list[Utterance]:
     ]
 
 
+def write_corpus(folder: Path, utterances: Iterable[tuple[str, str, np.ndarray,
+                                                          Sequence[Interval],
+                                                          Sequence[Interval]]]) -> int:
+    """Write a TIMIT-format folder that :func:`read_corpus` reads back.
+
+    Parameters
+    ----------
+    folder : Path
+        Created if missing; ``manifest.tsv`` and one ``.wav``/``.phn``/``.wrd``/
+        ``.txt`` per utterance are written in it.
+    utterances : iterable of (utt_id, text, samples, phones, words)
+        ``utt_id`` as ``speaker/name``; ``samples`` mono at 16 kHz; ``phones``
+        ARPAbet (``"SIL"`` for pauses: ``h#`` at the ends, ``pau`` inside) and
+        ``words``, both ``(label, start_s, end_s)``.
+
+    Returns
+    -------
+    int
+        The number of utterances written.
+    """
+    import soundfile as sf
+
+    folder = Path(folder)
+    rows = []
+    for utt_id, text, samples, phones, words in utterances:
+        (folder / utt_id).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"{utt_id}.wav", samples, TIMIT_RATE, subtype="PCM_16")
+        last = len(phones) - 1
+        labels = [("h#" if i in (0, last) else "pau") if p == "SIL" else p.lower()
+                  for i, (p, _, _) in enumerate(phones)]
+        _write_labels(folder / f"{utt_id}.phn", [(lab, a, b) for lab, (_, a, b)
+                                                 in zip(labels, phones, strict=True)])
+        _write_labels(folder / f"{utt_id}.wrd", words)
+        (folder / f"{utt_id}.txt").write_text(text + "\n")
+        rows.append([utt_id, utt_id.split("/")[0], f"{utt_id}.wav", f"{utt_id}.phn",
+                     f"{utt_id}.wrd", str(len(samples)), f"{len(samples) / TIMIT_RATE:.4f}",
+                     text])
+    with open(folder / "manifest.tsv", "w", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(["utt_id", "speaker", "wav", "phn", "wrd", "num_samples",
+                         "duration_s", "text"])
+        writer.writerows(rows)
+    return len(rows)
+
+
+def _write_labels(path: Path, rows: Iterable[Interval]) -> None:
+    path.write_text("".join(f"{round(a * TIMIT_RATE)} {round(b * TIMIT_RATE)} {lab}\n"
+                            for lab, a, b in rows))
 
 
 def speaker_of(utt: Utterance) -> str:

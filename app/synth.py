@@ -62,6 +62,7 @@ class LabelledSpeech:
     sample_rate: int
     phones: list[tuple[str, float, float]]
     voice: str
+    words: list[tuple[str, float, float]] | None = None
 
 
 def available_voices() -> list[str]:
@@ -123,9 +124,7 @@ def synthesize(
     with tempfile.TemporaryDirectory(prefix="vowelseg-synth-") as tmp:
         pho = Path(tmp) / "u.pho"
         wav = Path(tmp) / "u.wav"
-        cmd = ["espeak-ng", "-q", "--pho", "-v", f"mb-{voice}", "-s", str(rate_wpm),
-               "-p", str(pitch), text]
-        pho_text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        pho_text = _pho(text, voice, rate_wpm, pitch)
         pho.write_text(pho_text)
         subprocess.run(["mbrola", "-e", str(MBROLA_DIR / voice / voice), str(pho), str(wav)],
                        check=True, capture_output=True)
@@ -134,3 +133,37 @@ def synthesize(
     end = len(samples) / rate
     phones = [(p, s, min(e, end)) for p, s, e in phones if s < end]
     return LabelledSpeech(samples=samples, sample_rate=rate, phones=phones, voice=voice)
+
+
+def _pho(text: str, voice: str, rate_wpm: int, pitch: int) -> str:
+    """espeak-ng's MBROLA ``.pho`` text for ``text``."""
+    cmd = ["espeak-ng", "-q", "--pho", "-v", f"mb-{voice}", "-s", str(rate_wpm),
+           "-p", str(pitch), text]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def word_spans(speech: LabelledSpeech, words: list[str], rate_wpm: int = 160,
+               pitch: int = 50) -> list[tuple[str, float, float]] | None:
+    """Each word's ``(word, start_s, end_s)`` in ``speech`` (spoken as
+    ``" ".join(words)`` with these settings), or None where it cannot be told.
+
+    The ``.pho`` file has no word marks, so the phones of every prefix of the
+    sentence are counted: the sentence's phones up to that count belong to the
+    prefix. espeak-ng may give a prefix's last word its sentence-final form (a
+    full vowel for a weak one), so one differing phone per prefix is allowed;
+    more (a linking sound, a changed phone count) and the sentence is refused.
+    """
+    spoken = [p for p in speech.phones if p[0] != "SIL"]
+    labels = [p for p, _, _ in spoken]
+    cuts = [0]
+    for k in range(1, len(words) + 1):
+        prefix = [p for p, _, _ in pho_to_arpabet(parse_pho(
+            _pho(" ".join(words[:k]), speech.voice, rate_wpm, pitch))) if p != "SIL"]
+        differ = sum(a != b for a, b in zip(prefix, labels[:len(prefix)], strict=False))
+        if len(prefix) <= cuts[-1] or len(prefix) > len(labels) or differ > 1:
+            return None
+        cuts.append(len(prefix))
+    if cuts[-1] != len(labels):
+        return None
+    return [(w, spoken[a][1], spoken[b - 1][2])
+            for w, a, b in zip(words, cuts[:-1], cuts[1:], strict=True)]

@@ -31,7 +31,7 @@ from .model import AcousticModel, state_log_likelihoods
 from .phones import PHONES
 from .pipeline import Options, Resources, segment
 from .refine import learn_boundary_offsets
-from .synth import LabelledSpeech, available_voices, synthesize
+from .synth import LabelledSpeech, available_voices, synthesize, word_spans
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,49 @@ def synthetic_corpus(
     ]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         yield from pool.map(_make_example, jobs, chunksize=8)
+
+
+def labelled_corpus(
+    n_utterances: int, seed: int = 1, snr_db: tuple[float, float] = (30.0, 45.0),
+) -> Iterator[tuple[str, str, np.ndarray, list[tuple[str, float, float]],
+                    list[tuple[str, float, float]]]]:
+    """Synthetic sentences with exact phone *and word* times, for
+    :func:`app.corpus.write_corpus`: the training recipe's sentence generator,
+    voices, rates and pitches, padding and noise (:func:`augment`), but a
+    different seed, so none of it is training data. Sentences whose word
+    boundaries cannot be told (:func:`app.synth.word_spans`) are skipped.
+
+    Yields
+    ------
+    (utt_id, text, samples, phones, words)
+        ``utt_id`` is ``voice/NNNN``; samples mono float32 at 16 kHz.
+    """
+    voices = available_voices()
+    if not voices:
+        raise RuntimeError("synthetic speech needs espeak-ng, mbrola and an MBROLA voice")
+    rng = np.random.default_rng(seed)
+    vocabulary = dictionary_vocabulary()
+    made = attempt = 0
+    while made < n_utterances:
+        text = random_sentence(rng, vocabulary)
+        voice = voices[attempt % len(voices)]
+        rate_wpm, pitch = int(rng.integers(120, 230)), int(rng.integers(20, 80))
+        noise_rng = np.random.default_rng(int(rng.integers(2**31)))
+        attempt += 1
+        try:
+            speech = synthesize(text, voice, rate_wpm, pitch)
+        except KeyError:  # an MBROLA symbol with no ARPAbet mapping
+            continue
+        tokens = text.rstrip(".").split()
+        words = word_spans(speech, tokens, rate_wpm, pitch)
+        if words is None or speech.sample_rate != 16000:
+            continue
+        padded = augment(speech, noise_rng, snr_db)
+        shift = (next(a for p, a, _ in padded.phones if p != "SIL")
+                 - next(a for p, a, _ in speech.phones if p != "SIL"))
+        made += 1
+        yield (f"{voice}/{made:04d}", text, padded.samples, padded.phones,
+               [(w.strip(",").lower(), a + shift, b + shift) for w, a, b in words])
 
 
 def collect_segments(
