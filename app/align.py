@@ -89,9 +89,9 @@ class Mismatch:
         (negative), so it wins only where the transcript's phones fit worse.
     """
 
-    skip_logp: float | None = -100.0
+    skip_logp: float | None = -60.0
     garbage_entry_logp: float | None = -20.0
-    garbage_frame_logp: float = -8.0
+    garbage_frame_logp: float = -6.0
 
 
 STRICT = Mismatch(skip_logp=None, garbage_entry_logp=None)

@@ -21,7 +21,7 @@ import soundfile as sf
 import soxr
 
 from . import bench, mix
-from .align import TOLERANT
+from .align import TOLERANT, Mismatch
 from .audio import Audio
 from .bench import Tally
 from .corpus import TIMIT_RATE, Utterance, speaker_of
@@ -206,11 +206,13 @@ def without_word(seg: Segmentation, index: int) -> Segmentation:
 def run(corpus: Sequence[Utterance], resources: Resources, options: Options | None = None,
         only: Sequence[str] | None = None, seed: int = 0,
         progress: Callable[[str], None] | None = None,
-        sources: Sequence[Utterance] | None = None) -> dict[str, Outcome]:
+        sources: Sequence[Utterance] | None = None,
+        mismatch: Mismatch = TOLERANT) -> dict[str, Outcome]:
     """Every condition over the corpus (babble talkers drawn from ``sources``,
-    by default the corpus itself)."""
+    by default the corpus itself); the transcript conditions are aligned with
+    ``mismatch`` (what ``transcript_match=approximate`` uses by default)."""
     options = options or Options()
-    tolerant = dataclasses.replace(options, mismatch=TOLERANT)
+    tolerant = dataclasses.replace(options, mismatch=mismatch)
     results = {}
     for name, make in conditions(sources or corpus).items():
         if only and name not in only:
@@ -236,11 +238,13 @@ def run(corpus: Sequence[Utterance], resources: Resources, options: Options | No
 def run_heldout(corpus: Sequence[Utterance], prior_path: Path, config: AdaptConfig,
                 options: Options | None = None, only: Sequence[str] | None = None,
                 seed: int = 0, workers: int = 2,
-                progress: Callable[[str], None] | None = None) -> dict[str, Outcome]:
+                progress: Callable[[str], None] | None = None,
+                mismatch: Mismatch = TOLERANT) -> dict[str, Outcome]:
     """Every condition, speaker-held-out: each speaker's utterances are changed
     and aligned by a model fitted (as its recipe does) on the other speakers
     only, so no test utterance, clean or noisy, was seen in training."""
-    evaluate = functools.partial(_round, options=options, only=only, seed=seed)
+    evaluate = functools.partial(_round, options=options, only=only, seed=seed,
+                                 mismatch=mismatch)
     results: dict[str, Outcome] = {}
     for speaker, outcomes in bench.heldout_rounds(corpus, prior_path, config, evaluate, workers):
         for name, out in outcomes.items():
@@ -252,8 +256,8 @@ def run_heldout(corpus: Sequence[Utterance], prior_path: Path, config: AdaptConf
 
 def _round(test: Sequence[Utterance], corpus: Sequence[Utterance], resources: Resources,
            options: Options | None, only: Sequence[str] | None,
-           seed: int) -> dict[str, Outcome]:
-    return run(test, resources, options, only, seed, sources=corpus)
+           seed: int, mismatch: Mismatch) -> dict[str, Outcome]:
+    return run(test, resources, options, only, seed, sources=corpus, mismatch=mismatch)
 
 
 def format_table(results: dict[str, Outcome]) -> str:
