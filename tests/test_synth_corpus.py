@@ -43,3 +43,20 @@ def test_a_written_corpus_reads_back_and_aligns_word_by_word(voices, tmp_path, r
     # `vowelseg bench --corpus` on it)
     assert metrics["wb@50"] > 0.6 and metrics["failed"] == 0
     assert out["one word inserted"].flagged >= 2
+
+
+def test_bench_robust_runs_on_a_synthetic_corpus_with_chosen_penalties(voices, tmp_path, capsys):
+    from app.cli import main
+
+    write_corpus(tmp_path, labelled_corpus(3, seed=7))
+    flagged = []
+    for extra in (["--skip-logp", "-60"],
+                  ["--skip-logp", "-1000", "--filler-entry-logp", "-1000"]):
+        assert main(["bench-robust", "--corpus", str(tmp_path), "--only", "clean",
+                     "one word inserted", *extra]) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines()
+                   if line.startswith("one word inserted"))
+        flagged.append(int(row.split("%")[0].split()[-1]))
+    # skippable, the unspoken words come back found: false (measured 100 %); made
+    # unskippable by the flags, they are forced in and only some get low confidence (67 %)
+    assert flagged[0] >= 90 and flagged[1] < flagged[0]
