@@ -87,6 +87,10 @@ class Mismatch:
     garbage_frame_logp : float
         The filler scores each frame as the best state of any phone plus this
         (negative), so it wins only where the transcript's phones fit worse.
+
+    The defaults were chosen on synthetic speech (``vowelseg synth-corpus``, then
+    ``vowelseg bench-robust --corpus … --skip-logp …``; see the README), not on
+    the benchmark's real speech.
     """
 
     skip_logp: float | None = -60.0
