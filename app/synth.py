@@ -62,7 +62,6 @@ class LabelledSpeech:
     sample_rate: int
     phones: list[tuple[str, float, float]]
     voice: str
-    words: list[tuple[str, float, float]] | None = None
 
 
 def available_voices() -> list[str]:

@@ -24,7 +24,7 @@ from sklearn.mixture import GaussianMixture
 from . import mix
 from .adapt import Stats, accumulate, label_columns, map_update
 from .audio import analysis_signal, read_audio
-from .corpus import Utterance, fold_reference, speaker_of
+from .corpus import TIMIT_RATE, Utterance, fold_reference, speaker_of
 from .features import FeatureConfig, mfcc_features
 from .g2p import Lexicon
 from .model import AcousticModel, state_log_likelihoods
@@ -203,7 +203,7 @@ def labelled_corpus(
             continue
         tokens = text.rstrip(".").split()
         words = word_spans(speech, tokens, rate_wpm, pitch)
-        if words is None or speech.sample_rate != 16000:
+        if words is None or speech.sample_rate != TIMIT_RATE:
             continue
         padded = augment(speech, noise_rng, snr_db)
         shift = (next(a for p, a, _ in padded.phones if p != "SIL")
