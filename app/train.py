@@ -104,8 +104,7 @@ def augment(
     tilt = rng.uniform(0.0, 1.0)  # 0: white noise, 1: tilted towards low frequencies
     noise = np.convolve(rng.standard_normal(len(y)), [1.0, tilt], mode="same")
     signal_power = np.mean(speech.samples.astype(np.float64) ** 2) + 1e-12
-    snr = rng.uniform(*snr_db)
-    noise *= np.sqrt(signal_power / 10 ** (snr / 10) / np.mean(noise**2))
+    noise = mix.at_snr(noise, signal_power, rng.uniform(*snr_db))
     y = (y + noise) * rng.uniform(0.1, 1.0) / max(1e-9, np.abs(y + noise).max())
     shift = lead / rate
     phones = [("SIL", 0.0, shift)] + [(p, s + shift, e + shift) for p, s, e in speech.phones]
