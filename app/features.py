@@ -7,6 +7,7 @@ so it stands for the interval ``[(t - 0.5) * hop_s, (t + 0.5) * hop_s)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -94,12 +95,30 @@ def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= 15.0, log, linear)
 
 
+def warp_hz(hz: np.ndarray, warp: float, fmax_hz: float, cutoff: float = 0.8) -> np.ndarray:
+    """Piecewise-linear frequency warp for vocal-tract-length normalisation.
+
+    Frequencies up to a knee are scaled by ``warp``; above it a straight line
+    takes the knee's image to ``fmax_hz``, which stays put, so no filter falls
+    off the band. The knee sits at ``cutoff * fmax_hz / max(1, warp)``.
+    ``warp`` > 1 moves the filters up (for voices with higher formants than
+    the model's), < 1 down; 1 is the identity.
+    """
+    hz = np.asarray(hz, dtype=np.float64)
+    knee = cutoff * fmax_hz / max(1.0, warp)
+    upper = warp * knee + (hz - knee) * (fmax_hz - warp * knee) / (fmax_hz - knee)
+    return np.where(hz <= knee, warp * hz, upper)
+
+
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin_hz: float,
-                   fmax_hz: float) -> np.ndarray:
+                   fmax_hz: float, warp: float = 1.0) -> np.ndarray:
     """Triangular Slaney-normalised mel filters, ``(n_mels, n_fft // 2 + 1)`` float32
-    (the same as ``librosa.filters.mel`` with its defaults)."""
+    (the same as ``librosa.filters.mel`` with its defaults), their edges moved
+    by :func:`warp_hz` when ``warp`` is not 1."""
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin_hz), hz_to_mel(fmax_hz), n_mels + 2))
+    if warp != 1.0:
+        edges = warp_hz(edges, warp, fmax_hz)
     widths = np.diff(edges)
     ramps = edges[:, None] - fft_hz[None, :]
     lower = -ramps[:-2] / widths[:-1, None]
@@ -132,7 +151,7 @@ def delta(feats: np.ndarray, width: int, order: int) -> np.ndarray:
 
 def log_mel(samples: np.ndarray, config: FeatureConfig,
             block_frames: int = 8192,
-            spans: list[tuple[int, int]] | None = None) -> np.ndarray:
+            spans: list[tuple[int, int]] | None = None, warp: float = 1.0) -> np.ndarray:
     """Log mel power spectrogram, shape ``(n_mels, n_frames)``.
 
     The power is floored ``config.floor_db`` below its peak, so digital
@@ -141,17 +160,25 @@ def log_mel(samples: np.ndarray, config: FeatureConfig,
     of a long recording does not change the floor of the others. The
     spectrum is computed ``block_frames`` frames at a time, so memory stays
     proportional to the output (the same values as one pass over the whole
-    signal).
+    signal). ``warp`` moves the mel filters (:func:`warp_hz`).
     """
+    return log_mels(samples, config, (warp,), block_frames, spans)[0]
+
+
+def log_mels(samples: np.ndarray, config: FeatureConfig, warps: Sequence[float],
+             block_frames: int = 8192,
+             spans: list[tuple[int, int]] | None = None) -> list[np.ndarray]:
+    """:func:`log_mel` for several warps, the power spectrum computed once."""
     y = np.asarray(samples, dtype=np.float32)
     win_length = int(round(config.win_s * config.sample_rate))
     n_fft = int(2 ** np.ceil(np.log2(win_length)))
     hop = config.hop_length
     total = n_frames(len(y), config)
     half = n_fft // 2  # frame t is centred on sample t * hop (librosa's center=True, zeros)
-    fb = mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz, config.fmax_hz)
+    banks = [mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz,
+                            config.fmax_hz, warp) for warp in warps]
     window = hann_window(win_length, n_fft)
-    mel = np.empty((config.n_mels, total), dtype=np.float32)
+    mels = [np.empty((config.n_mels, total), dtype=np.float32) for _ in warps]
     for first in range(0, total, block_frames):
         last = min(total, first + block_frames)
         a, b = first * hop - half, (last - 1) * hop + n_fft - half
@@ -160,24 +187,29 @@ def log_mel(samples: np.ndarray, config: FeatureConfig,
             chunk = np.pad(chunk, (max(0, -a), max(0, b - len(y))))
         frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
         spec = scipy.fft.rfft(frames * window, axis=1)
-        mel[:, first:last] = fb @ (spec.real ** 2 + spec.imag ** 2).T
-    for first, end in spans or [(0, total)]:
-        part = mel[:, first:end]
-        floor = max(float(part.max(initial=0.0)), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
-        np.maximum(part, floor, out=part)
-    return np.log(mel, out=mel)
+        power = (spec.real ** 2 + spec.imag ** 2).T
+        for fb, mel in zip(banks, mels, strict=True):
+            mel[:, first:last] = fb @ power
+    for mel in mels:
+        for first, end in spans or [(0, total)]:
+            part = mel[:, first:end]
+            floor = max(float(part.max(initial=0.0)), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
+            np.maximum(part, floor, out=part)
+        np.log(mel, out=mel)
+    return mels
 
 
 def mfcc_features(samples: np.ndarray, config: FeatureConfig,
-                  spans: list[tuple[int, int]] | None = None) -> np.ndarray:
+                  spans: list[tuple[int, int]] | None = None, warp: float = 1.0) -> np.ndarray:
     """MFCC + deltas + delta-deltas, normalised per utterance (or per span);
     :func:`features_and_silence` without the silence mask."""
-    return features_and_silence(samples, config, spans)[0]
+    return features_and_silence(samples, config, spans, warp=warp)[0]
 
 
 def features_and_silence(samples: np.ndarray, config: FeatureConfig,
                          spans: list[tuple[int, int]] | None = None,
                          exclude: np.ndarray | None = None,
+                         warp: float = 1.0,
                          ) -> tuple[np.ndarray, np.ndarray]:
     """MFCC + deltas + delta-deltas, normalised per utterance (or per span),
     and which frames are digital silence.
@@ -195,6 +227,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     exclude : np.ndarray, optional
         Frames (bool) left out of the statistics, e.g. the inside of long
         pauses, which would otherwise outweigh the speech.
+    warp : float
+        Vocal-tract-length warp of the mel filters (:func:`warp_hz`); 1 for none.
 
     Returns
     -------
@@ -205,7 +239,24 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         ``(n_frames,)`` bool: every mel band at the power floor.
     """
     spans = spans or [(0, n_frames(len(samples), config))]
-    mel = log_mel(samples, config, spans=spans)
+    # handed over in a list, so the log mel spectrogram is freed once used
+    return _cepstra([log_mel(samples, config, spans=spans, warp=warp)], config, spans, exclude)
+
+
+def cepstra(mel: np.ndarray, config: FeatureConfig,
+            spans: list[tuple[int, int]] | None = None,
+            exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The second half of :func:`features_and_silence`: from a log mel
+    spectrogram (:func:`log_mel`) to normalised MFCC + deltas + delta-deltas
+    and the digital-silence mask."""
+    return _cepstra([mel], config, spans, exclude)
+
+
+def _cepstra(held: list[np.ndarray], config: FeatureConfig,
+             spans: list[tuple[int, int]] | None,
+             exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    mel = held.pop()
+    spans = spans or [(0, mel.shape[1])]
     silent = np.zeros(mel.shape[1], dtype=bool)
     for first, end in spans:
         silent[first:end] = silent_frames(mel[:, first:end])
