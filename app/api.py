@@ -309,6 +309,9 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
         transcript_match: Annotated[Literal["exact", "approximate"], Form(
             description="approximate: the transcript may miss or add words; unspoken "
                         "words come back found=false, extra speech as untranscribed")] = "exact",
+        vtln: Annotated[bool, Form(
+            description="fit the voice to the model by warping the mel filters "
+                        "(vocal-tract-length normalisation; the warp is in the reply)")] = True,
     ) -> Response:
         """Align the transcript to the audio; reply with vowel intervals or audio."""
         if audio.size is not None and audio.size > limits.max_upload_bytes:
@@ -320,7 +323,7 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
                              "(VOWELSEG_MAX_TRANSCRIPT_CHARS)")
         if "\x00" in transcript:
             raise TranscriptError("the transcript contains a NUL character")
-        options = Options(vad_aggressiveness=vad_aggressiveness,
+        options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
                           mismatch=TOLERANT if transcript_match == "approximate" else STRICT)
         upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 

@@ -31,7 +31,7 @@ def _segment(args: argparse.Namespace) -> int:
     from .align import STRICT, TOLERANT
 
     seg = segment(audio, args.transcript, load_resources(args.model),
-                  Options(vad_aggressiveness=args.vad,
+                  Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
                           mismatch=TOLERANT if args.approximate else STRICT))
     reply = json.dumps(to_json(seg), indent=2)
     if args.json:
@@ -265,11 +265,13 @@ def _adapt(args: argparse.Namespace) -> int:
     from .g2p import load_lexicon
     from .model import load_model, save_model
     from .train import AdaptConfig, fit_to_corpus
+    from .vtln import DEFAULT_WARPS
 
     prior = load_model(args.prior)
     utterances = read_corpus(Path(args.corpus))
     config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds),
-                         noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db))
+                         noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db),
+                         vtln_warps=DEFAULT_WARPS if args.vtln else ())
     print(f"fitting {_shown(args.prior)} to {len(utterances)} utterances of {args.corpus} "
           f"({config})", file=sys.stderr)
     model = fit_to_corpus(prior, utterances, config, load_lexicon())
@@ -288,7 +290,8 @@ def _adapt(args: argparse.Namespace) -> int:
                         f"--speeds {' '.join(f'{s:g}' for s in args.speeds)}"
                         + (f" --noise {' '.join(args.noise)} --noise-snr-db "
                            f"{' '.join(f'{s:g}' for s in args.noise_snr_db)}"
-                           if args.noise else ""),
+                           if args.noise else "")
+                        + (" --vtln" if args.vtln else ""),
     })
     save_model(dataclasses.replace(model, card=card), Path(args.out))
     print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
@@ -345,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vad", type=int, choices=range(4), default=3, help="VAD aggressiveness")
     p.add_argument("--approximate", action="store_true",
                    help="the transcript may miss or add words (reported, not forced in)")
+    p.add_argument("--no-vtln", action="store_true",
+                   help="do not warp the voice to the model (vocal-tract-length normalisation)")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.set_defaults(func=_segment)
 
@@ -399,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "other speakers of the corpus)")
     p.add_argument("--noise-snr-db", type=float, nargs=2, default=[5.0, 30.0],
                    metavar=("LOW", "HIGH"), help="SNR range of the noisy copies, dB")
+    p.add_argument("--vtln", action="store_true",
+                   help="vocal-tract-length normalisation: warp each training voice to a "
+                        "first fit, fit again, and warp each input voice the same way")
     p.set_defaults(func=_adapt)
 
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder", _bench)

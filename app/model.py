@@ -46,6 +46,10 @@ class AcousticModel:
     boundary_offsets : dict
         Seconds to add to each boundary type (``"vowel>stop"``), learned from
         labelled speech (:mod:`app.refine`); empty for none.
+    vtln_warps : tuple of float
+        Mel-filter warps to choose from per recording (:mod:`app.vtln`), the
+        grid the model was trained with; empty: no vocal-tract-length
+        normalisation.
     """
 
     phones: tuple[str, ...]
@@ -56,6 +60,7 @@ class AcousticModel:
     features: FeatureConfig
     card: dict = field(default_factory=dict)
     boundary_offsets: dict = field(default_factory=dict)
+    vtln_warps: tuple[float, ...] = ()
 
     @property
     def n_states(self) -> int:
@@ -91,6 +96,7 @@ def save_model(model: AcousticModel, path: Path) -> None:
         "phones": list(model.phones),
         "features": model.features.to_dict(),
         "boundary_offsets": model.boundary_offsets,
+        "vtln_warps": list(model.vtln_warps),
         "card": model.card,
     }
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -116,6 +122,7 @@ def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
         features=FeatureConfig(**meta["features"]),
         card=meta.get("card", {}),
         boundary_offsets={str(k): float(v) for k, v in meta.get("boundary_offsets", {}).items()},
+        vtln_warps=tuple(float(w) for w in meta.get("vtln_warps", [])),
     )
 
 

@@ -4,6 +4,7 @@ HTTP API, the CLI and the benchmarks share."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
 from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
+from .vtln import choose_warp
 
 #: Largest exact (unpruned) Viterbi tried when the pruned one finds no path.
 EXACT_SEARCH_BYTES = 200_000_000
@@ -69,6 +71,9 @@ class Options:
         Normalise the features of each stretch between the VAD's pauses
         (at least 2 s) on its own, so a long recording with several
         speakers or rooms is treated like a set of utterances.
+    vtln : bool
+        Warp the mel filters to fit the voice to the model (:mod:`app.vtln`),
+        if the model was trained with a grid of warps.
     mismatch : Mismatch
         Tolerance for transcript words that were not spoken (skipped, reported
         ``found: false``) and speech the transcript lacks (absorbed by a filler
@@ -85,6 +90,7 @@ class Options:
     shift_boundaries: bool = True
     beam: float = DEFAULT_BEAM
     normalise_between_pauses: bool = True
+    vtln: bool = True
     mismatch: Mismatch = STRICT
 
 
@@ -290,7 +296,8 @@ def segment(
     if options.use_vad and options.normalise_between_pauses:
         spans = normalisation_spans(pauses, total_frames, config.hop_s)
         deep = deep_pause_frames(mask, round(PAUSE_CONTEXT_S / config.hop_s))
-    feats, silent = features_and_silence(signal, config, spans, deep)
+    warp = choose_warp(signal, model) if options.vtln else 1.0
+    feats, silent = features_and_silence(signal, config, spans, deep, warp=warp)
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
     garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
@@ -317,4 +324,4 @@ def segment(
                                  audio.sample_rate, llr)
         if options.shift_boundaries:
             seg = shift_boundaries(seg, model.boundary_offsets)
-    return seg
+    return dataclasses.replace(seg, vtln_warp=warp)

@@ -20,6 +20,7 @@ def to_json(seg: Segmentation) -> dict:
     return {
         "duration": seg.duration,
         "sample_rate": seg.sample_rate,
+        "vtln_warp": seg.vtln_warp,
         "words": [
             {"word": w.word, "start": w.start, "end": w.end,
              "pronunciation": list(w.pronunciation), "source": w.source, "found": w.found,

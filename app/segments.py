@@ -39,7 +39,8 @@ class WordInterval:
 @dataclass(frozen=True)
 class Segmentation:
     """The result of :func:`app.pipeline.segment`. Times in seconds from the
-    start of the original file."""
+    start of the original file; ``vtln_warp`` is the mel-filter warp the voice
+    was analysed with (:mod:`app.vtln`; 1: none)."""
 
     duration: float
     sample_rate: int
@@ -47,6 +48,7 @@ class Segmentation:
     phones: list[PhoneInterval]
     pauses: list[tuple[float, float]]
     untranscribed: list[tuple[float, float]] = field(default_factory=list)
+    vtln_warp: float = 1.0
 
     @property
     def vowels(self) -> list[PhoneInterval]:

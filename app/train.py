@@ -394,6 +394,12 @@ class AdaptConfig:
     boundary_shrink : float or None
         Learn per-type boundary offsets on the corpus (:mod:`app.refine`) with
         this pseudo-count; None: learn none.
+    vtln_warps : tuple of float
+        Vocal-tract-length normalisation (:mod:`app.vtln`): the model keeps
+        this grid and warps every input voice to itself (the boundary offsets
+        are learned that way too). The training voices are not warped: doing
+        so (fit, warp each training copy to the fit, fit again) scored no
+        better held out (see the README). Empty: none.
     """
 
     method: str = "ml"
@@ -409,12 +415,13 @@ class AdaptConfig:
     durations: bool = True
     tau_visits: float = 5.0
     boundary_shrink: float | None = 20.0
+    vtln_warps: tuple[float, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict) -> AdaptConfig:
         """From a model card's ``adapt_config`` (JSON turns tuples into lists)."""
         data = dict(data)
-        for key in ("speeds", "noise", "noise_snr_db"):
+        for key in ("speeds", "noise", "noise_snr_db", "vtln_warps"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -560,7 +567,8 @@ def fit_to_corpus(
     lexicon: Lexicon,
 ) -> AcousticModel:
     """The whole real-speech recipe: fit the HMMs to the labelled utterances (with
-    their speed-perturbed and noisy copies), then learn the boundary offsets on them."""
+    their speed-perturbed and noisy copies), then learn the boundary offsets on them
+    (input voices warped to the model if ``config.vtln_warps``)."""
     signals = analysis_signals(utterances, prior.features.sample_rate)  # decoded once
     examples = [ex for speed in config.speeds
                 for ex in labelled_examples(utterances, prior.features, speed, signals=signals)]
@@ -568,7 +576,8 @@ def fit_to_corpus(
         examples += labelled_examples(utterances, prior.features, noise=kind,
                                       snr_db=config.noise_snr_db, seed=config.noise_seed + k,
                                       signals=signals)
-    model = adapt_model(prior, examples, config)
+    model = dataclasses.replace(adapt_model(prior, examples, config),
+                                vtln_warps=tuple(config.vtln_warps))
     if config.boundary_shrink is None:
         return model
     resources = Resources(model, lexicon)
