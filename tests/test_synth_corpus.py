@@ -45,18 +45,29 @@ def test_a_written_corpus_reads_back_and_aligns_word_by_word(voices, tmp_path, r
     assert out["one word inserted"].flagged >= 2
 
 
-def test_bench_robust_runs_on_a_synthetic_corpus_with_chosen_penalties(voices, tmp_path, capsys):
+def test_bench_robust_runs_on_a_synthetic_corpus_with_chosen_penalties(voices, tmp_path, capsys,
+                                                                     monkeypatch):
+    from app import robust
+    from app.align import Mismatch
     from app.cli import main
 
     write_corpus(tmp_path, labelled_corpus(3, seed=7))
+    seen, real_run = [], robust.run
+
+    def run(*args, **kwargs):
+        seen.append(kwargs["mismatch"])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(robust, "run", run)
     flagged = []
     for extra in (["--skip-logp", "-60"],
-                  ["--skip-logp", "-1000", "--filler-entry-logp", "-1000"]):
+                  ["--skip-logp", "-1000", "--filler-entry-logp", "-1000",
+                   "--filler-frame-logp", "-3"]):
         assert main(["bench-robust", "--corpus", str(tmp_path), "--only", "clean",
                      "one word inserted", *extra]) == 0
         row = next(line for line in capsys.readouterr().out.splitlines()
                    if line.startswith("one word inserted"))
         flagged.append(int(row.split("%")[0].split()[-1]))
-    # skippable, the unspoken words come back found: false (measured 100 %); made
-    # unskippable by the flags, they are forced in and only some get low confidence (67 %)
-    assert flagged[0] >= 90 and flagged[1] < flagged[0]
+    assert seen == [Mismatch(-60.0, -20.0, -6.0), Mismatch(-1000.0, -1000.0, -3.0)]
+    # skippable, the unspoken words come back found: false (measured 100 %)
+    assert flagged[0] >= 90
