@@ -32,7 +32,7 @@ from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
 from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
-from .vtln import choose_warp
+from .vtln import choose_warp, speech_only
 
 #: Largest exact (unpruned) Viterbi tried when the pruned one finds no path.
 EXACT_SEARCH_BYTES = 200_000_000
@@ -296,7 +296,10 @@ def segment(
     if options.use_vad and options.normalise_between_pauses:
         spans = normalisation_spans(pauses, total_frames, config.hop_s)
         deep = deep_pause_frames(mask, round(PAUSE_CONTEXT_S / config.hop_s))
-    warp = choose_warp(signal, model) if options.vtln else 1.0
+    warp = 1.0
+    if options.vtln:  # fitted to the speech only: long noisy pauses would pull the warp
+        warp = choose_warp(speech_only(signal, config.sample_rate, pauses) if options.use_vad
+                           else signal, model)
     feats, silent = features_and_silence(signal, config, spans, deep, warp=warp)
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch

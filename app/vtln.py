@@ -25,6 +25,17 @@ from .model import AcousticModel, state_log_likelihoods
 DEFAULT_WARPS: tuple[float, ...] = tuple(round(0.8 + 0.04 * k, 2) for k in range(11))
 
 
+def speech_only(samples: np.ndarray, sample_rate: int,
+                pauses_s: Sequence[tuple[float, float]]) -> np.ndarray:
+    """The signal with its pauses (e.g. from :func:`app.vad.find_pauses`) cut
+    out, so the warp fits the voice rather than the room's noise; the whole
+    signal if nothing is left."""
+    keep = np.ones(len(samples), dtype=bool)
+    for start_s, end_s in pauses_s:
+        keep[int(start_s * sample_rate):int(np.ceil(end_s * sample_rate))] = False
+    return samples[keep] if keep.any() else samples
+
+
 def excerpt(samples: np.ndarray, sample_rate: int, max_s: float = 30.0,
             piece_s: float = 3.0) -> np.ndarray:
     """At most ``max_s`` seconds of a signal: all of it if shorter, else
