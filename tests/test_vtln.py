@@ -82,3 +82,22 @@ def test_model_grid_round_trips_and_is_reported(timit, resources, tmp_path):
     assert off == to_json(segment(wav, text, plain))
     on = to_json(segment(wav, text, warped))
     assert on["vtln_warp"] in DEFAULT_WARPS and on["vtln_warp"] > 1.0  # a woman's voice
+
+
+def test_noise_around_the_speech_does_not_move_the_warp(timit, resources):
+    """The warp is fitted to the speech the VAD found, not to long noisy pauses:
+    10 s of silence then 10 s of low noise on both sides leave it where it was
+    (bench-robust's padding row; fitted on every frame they had moved it)."""
+    from app import mix
+    from app.audio import Audio
+
+    rng = np.random.default_rng(0)
+    u = next(u for u in corpus.read_corpus(timit) if u.utt_id == "dr7-fblv0/sa1")
+    y = sf.read(u.wav, dtype="float32")[0]
+    n = 10 * 16000
+    noise = mix.at_snr(mix.white(n, rng), mix.speech_power(y, u.phones, 16000), 30.0)
+    padded = np.concatenate([np.zeros(n), noise, y, noise, np.zeros(n)]).astype(np.float32)
+    plain = segment(Audio(y[:, None], 16000, "WAV", "FLOAT"), u.text, resources)
+    around = segment(Audio(padded[:, None], 16000, "WAV", "FLOAT"), u.text, resources)
+    assert plain.vtln_warp > 1.0  # a woman's voice
+    assert around.vtln_warp == plain.vtln_warp
