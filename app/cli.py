@@ -405,8 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-snr-db", type=float, nargs=2, default=[5.0, 30.0],
                    metavar=("LOW", "HIGH"), help="SNR range of the noisy copies, dB")
     p.add_argument("--vtln", action="store_true",
-                   help="vocal-tract-length normalisation: warp each training voice to a "
-                        "first fit, fit again, and warp each input voice the same way")
+                   help="vocal-tract-length normalisation: store the warp grid 0.80-1.20 in "
+                        "the model, so every input voice is warped to fit it (the HMMs are "
+                        "fitted unwarped)")
     p.set_defaults(func=_adapt)
 
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder", _bench)

@@ -7,7 +7,6 @@ so it stands for the interval ``[(t - 0.5) * hop_s, (t + 0.5) * hop_s)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -162,23 +161,16 @@ def log_mel(samples: np.ndarray, config: FeatureConfig,
     proportional to the output (the same values as one pass over the whole
     signal). ``warp`` moves the mel filters (:func:`warp_hz`).
     """
-    return log_mels(samples, config, (warp,), block_frames, spans)[0]
-
-
-def log_mels(samples: np.ndarray, config: FeatureConfig, warps: Sequence[float],
-             block_frames: int = 8192,
-             spans: list[tuple[int, int]] | None = None) -> list[np.ndarray]:
-    """:func:`log_mel` for several warps, the power spectrum computed once."""
     y = np.asarray(samples, dtype=np.float32)
     win_length = int(round(config.win_s * config.sample_rate))
     n_fft = int(2 ** np.ceil(np.log2(win_length)))
     hop = config.hop_length
     total = n_frames(len(y), config)
     half = n_fft // 2  # frame t is centred on sample t * hop (librosa's center=True, zeros)
-    banks = [mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz,
-                            config.fmax_hz, warp) for warp in warps]
+    fb = mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz, config.fmax_hz,
+                        warp)
     window = hann_window(win_length, n_fft)
-    mels = [np.empty((config.n_mels, total), dtype=np.float32) for _ in warps]
+    mel = np.empty((config.n_mels, total), dtype=np.float32)
     for first in range(0, total, block_frames):
         last = min(total, first + block_frames)
         a, b = first * hop - half, (last - 1) * hop + n_fft - half
@@ -187,16 +179,12 @@ def log_mels(samples: np.ndarray, config: FeatureConfig, warps: Sequence[float],
             chunk = np.pad(chunk, (max(0, -a), max(0, b - len(y))))
         frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
         spec = scipy.fft.rfft(frames * window, axis=1)
-        power = (spec.real ** 2 + spec.imag ** 2).T
-        for fb, mel in zip(banks, mels, strict=True):
-            mel[:, first:last] = fb @ power
-    for mel in mels:
-        for first, end in spans or [(0, total)]:
-            part = mel[:, first:end]
-            floor = max(float(part.max(initial=0.0)), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
-            np.maximum(part, floor, out=part)
-        np.log(mel, out=mel)
-    return mels
+        mel[:, first:last] = fb @ (spec.real ** 2 + spec.imag ** 2).T
+    for first, end in spans or [(0, total)]:
+        part = mel[:, first:end]
+        floor = max(float(part.max(initial=0.0)), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
+        np.maximum(part, floor, out=part)
+    return np.log(mel, out=mel)
 
 
 def mfcc_features(samples: np.ndarray, config: FeatureConfig,
@@ -239,24 +227,7 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         ``(n_frames,)`` bool: every mel band at the power floor.
     """
     spans = spans or [(0, n_frames(len(samples), config))]
-    # handed over in a list, so the log mel spectrogram is freed once used
-    return _cepstra([log_mel(samples, config, spans=spans, warp=warp)], config, spans, exclude)
-
-
-def cepstra(mel: np.ndarray, config: FeatureConfig,
-            spans: list[tuple[int, int]] | None = None,
-            exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The second half of :func:`features_and_silence`: from a log mel
-    spectrogram (:func:`log_mel`) to normalised MFCC + deltas + delta-deltas
-    and the digital-silence mask."""
-    return _cepstra([mel], config, spans, exclude)
-
-
-def _cepstra(held: list[np.ndarray], config: FeatureConfig,
-             spans: list[tuple[int, int]] | None,
-             exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    mel = held.pop()
-    spans = spans or [(0, mel.shape[1])]
+    mel = log_mel(samples, config, spans=spans, warp=warp)
     silent = np.zeros(mel.shape[1], dtype=bool)
     for first, end in spans:
         silent[first:end] = silent_frames(mel[:, first:end])

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .features import cepstra, log_mels
+from .features import features_and_silence
 from .model import AcousticModel, state_log_likelihoods
 
 #: The default grid: 0.80 to 1.20 in steps of 0.04 (a man's voice to a child's
@@ -53,7 +53,7 @@ def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
                frame_step: int = 3) -> float:
     """Mean, over every ``frame_step``-th frame that is not digital silence, of
     the best state's log-likelihood, the features computed with ``warp``."""
-    feats, silent = cepstra(log_mels(samples, model.features, (warp,))[0], model.features)
+    feats, silent = features_and_silence(samples, model.features, warp=warp)
     frames = feats[~silent][::frame_step]
     if not len(frames):
         return 0.0
