@@ -47,9 +47,8 @@ class AcousticModel:
         Seconds to add to each boundary type (``"vowel>stop"``), learned from
         labelled speech (:mod:`app.refine`); empty for none.
     vtln_warps : tuple of float
-        Mel-filter warps to choose from per recording (:mod:`app.vtln`), the
-        grid the model was trained with; empty: no vocal-tract-length
-        normalisation.
+        Mel-filter warps to choose from per recording (:mod:`app.vtln`), as
+        the recipe stored them; empty: no vocal-tract-length normalisation.
     """
 
     phones: tuple[str, ...]

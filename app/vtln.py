@@ -5,9 +5,9 @@ and a child sits at different frequencies, and a model trained on a few voices
 fits some far worse than others. VTLN (Lee & Rose 1998) moves the mel filters
 by a factor (:func:`app.features.warp_hz`) chosen per recording by maximum
 likelihood: the warp under which the frames, each scored by the model's best
-state, are most likely. A model trained with it (``AdaptConfig.vtln_warps``)
-had its training voices normalised the same way, and stores the grid
-(``AcousticModel.vtln_warps``); models without a grid are used unwarped.
+state, are most likely. The recipe (``AdaptConfig.vtln_warps``) stores the grid
+in the model (``AcousticModel.vtln_warps``); its HMMs are fitted on unwarped
+training voices. Models without a grid are used unwarped.
 """
 
 from __future__ import annotations
