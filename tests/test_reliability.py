@@ -251,6 +251,21 @@ def test_a_killed_worker_is_replaced_and_no_later_request_fails(synthetic):
         stop_server(server)
 
 
+def test_server_workers_use_one_blas_thread_each():
+    # requests already run side by side; BLAS threads on top of them made two
+    # workers on 2 cores 5-6x slower per request
+    port = free_port()
+    server = start_server(port, 2, DEFAULT_MODEL, env={"OPENBLAS_NUM_THREADS": "4"})
+    try:
+        workers = worker_pids(server.pid)
+        assert len(workers) >= 2
+        for pid in workers:  # (the supervisor set its own limit at run time)
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+            assert b"OPENBLAS_NUM_THREADS=1" in environ and b"OMP_NUM_THREADS=1" in environ
+    finally:
+        stop_server(server)
+
+
 def test_logs_are_json_lines_with_the_request_id(monkeypatch, capfd, speech):
     import json
     import logging
