@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import TranscriptError
+from .phones import CONSONANTS
 
 Pronunciation = tuple[str, ...]
 
@@ -322,15 +323,39 @@ def tokenize(text: str) -> list[str]:
     return re.findall(r"[a-z]+(?:'[a-z]+)*", text.lower())
 
 
+#: Consonants that can be syllabic (carry a syllable without a vowel).
+_SYLLABIC = frozenset({"L", "N", "M"})
+
+
+def syllabic_variants(phones: Pronunciation) -> list[Pronunciation]:
+    """The pronunciation with a syllabic L, N or M: an unstressed schwa
+    (``AH0``) between a consonant and a word-final L, N or M, optionally
+    followed by S, Z or D, dropped ("bottle" B AA1 T L, "button" B AH1 T N,
+    "happened" HH AE1 P N D). Speakers mostly say it so (TIMIT labels it
+    ``el``/``en``/``em``); the dictionary writes the schwa, which otherwise
+    has to take frames from its neighbours. A pronunciation rule in the
+    manner of MAUS's; the aligner picks the variant the audio supports."""
+    out = []
+    for i in range(1, len(phones) - 1):
+        if (phones[i] == "AH0" and phones[i - 1] in CONSONANTS and phones[i + 1] in _SYLLABIC
+                and all(p in ("S", "Z", "D") for p in phones[i + 2:])):
+            out.append(phones[:i] + phones[i + 1:])
+    return out
+
+
 def pronounce(token: str, lexicon: Lexicon) -> Word:
-    """Pronunciation variants of one token."""
+    """Pronunciation variants of one token: the dictionary's (or the neural
+    model's), then their :func:`syllabic_variants`."""
     variants = lexicon.dictionary.get(token)
     if variants:
-        unique = tuple(dict.fromkeys(tuple(v) for v in variants))
-        return Word(token, unique, "cmudict")
-    letters = token.replace("'", "")
-    phones = [p for p in lexicon.predict(letters) if p[:2].isalpha()]
-    return Word(token, (tuple(phones),), "neural")
+        found = [tuple(v) for v in variants]
+        source = "cmudict"
+    else:
+        letters = token.replace("'", "")
+        found = [tuple(p for p in lexicon.predict(letters) if p[:2].isalpha())]
+        source = "neural"
+    found += [v for f in found for v in syllabic_variants(f)]
+    return Word(token, tuple(dict.fromkeys(found)), source)
 
 
 def transcript_words(transcript: str, lexicon: Lexicon) -> list[Word]:

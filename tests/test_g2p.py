@@ -26,6 +26,43 @@ def test_unknown_word_goes_through_the_neural_model(lexicon):
     assert phones[:2] == ("B", "L") and phones[-1] == "K"
 
 
+def test_syllabic_consonants_are_offered(lexicon):
+    words = {w.text: w.pronunciations for w in transcript_words(
+        "bottle button happened apples ruin lemonade", lexicon)}
+    assert ("B", "AA1", "T", "L") in words["bottle"]
+    assert ("B", "AH1", "T", "N") in words["button"]
+    assert ("HH", "AE1", "P", "N", "D") in words["happened"]
+    assert ("AE1", "P", "L", "Z") in words["apples"]
+    assert words["bottle"][0] == ("B", "AA1", "T", "AH0", "L")  # the dictionary's first
+    assert all(len(p) == 4 for p in words["ruin"])  # the schwa follows a vowel
+    assert len(words["lemonade"]) == 1  # not word-final
+
+
+def test_syllabic_consonants_are_found_where_the_labeller_heard_them(timit):
+    # timit-dev words the labeller wrote with el/en/em whose dictionary form has
+    # the schwa: the aligner should mostly pick the variant without it
+    from app.corpus import read_corpus
+    from app.g2p import pronounce, syllabic_variants
+    from app.pipeline import load_resources, segment
+
+    resources = load_resources()
+    dropped = []
+    for utt in read_corpus(timit):
+        wanted = set()
+        for text, start_s, end_s in utt.words:
+            labels = {p for p, a, b in utt.phones if a >= start_s - 1e-3 and b <= end_s + 1e-3}
+            first = pronounce(text.lower(), resources.lexicon).pronunciations[0]
+            if labels & {"el", "en", "em"} and syllabic_variants(first):
+                wanted.add(text.lower())
+        if not wanted:
+            continue
+        for word in segment(utt.wav.read_bytes(), utt.text, resources).words:
+            if word.word in wanted:
+                dropped.append("AH0" not in word.pronunciation[-3:])
+    assert len(dropped) >= 12
+    assert sum(dropped) / len(dropped) >= 0.6, dropped  # 13 of 17 when written
+
+
 @pytest.mark.parametrize(
     ("text", "spoken"),
     [
