@@ -32,7 +32,7 @@ from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
 from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
-from .vtln import choose_warp, speech_only
+from .vtln import choose_warp, speech_spans
 
 #: Largest exact (unpruned) Viterbi tried when the pruned one finds no path.
 EXACT_SEARCH_BYTES = 200_000_000
@@ -298,8 +298,8 @@ def segment(
         deep = deep_pause_frames(mask, round(PAUSE_CONTEXT_S / config.hop_s))
     warp = 1.0
     if options.vtln:  # fitted to the speech only: long noisy pauses would pull the warp
-        warp = choose_warp(speech_only(signal, config.sample_rate, pauses) if options.use_vad
-                           else signal, model)
+        warp = choose_warp(signal, model, spans=speech_spans(len(signal), config.sample_rate,
+                                                             pauses) if options.use_vad else None)
     feats, silent = features_and_silence(signal, config, spans, deep, warp=warp)
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch

@@ -25,28 +25,41 @@ from .model import AcousticModel, state_log_likelihoods
 DEFAULT_WARPS: tuple[float, ...] = tuple(round(0.8 + 0.04 * k, 2) for k in range(11))
 
 
-def speech_only(samples: np.ndarray, sample_rate: int,
-                pauses_s: Sequence[tuple[float, float]]) -> np.ndarray:
-    """The signal with its pauses (e.g. from :func:`app.vad.find_pauses`) cut
-    out, so the warp fits the voice rather than the room's noise; the whole
-    signal if nothing is left."""
-    keep = np.ones(len(samples), dtype=bool)
-    for start_s, end_s in pauses_s:
-        keep[int(start_s * sample_rate):int(np.ceil(end_s * sample_rate))] = False
-    return samples[keep] if keep.any() else samples
+def speech_spans(n_samples: int, sample_rate: int,
+                 pauses_s: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
+    """Sample ranges between the pauses (e.g. from :func:`app.vad.find_pauses`),
+    so the warp fits the voice rather than the room's noise; the whole signal
+    if nothing is left."""
+    cuts = sorted((int(a * sample_rate), int(np.ceil(b * sample_rate))) for a, b in pauses_s)
+    spans, at = [], 0
+    for start, end in cuts:
+        if start > at:
+            spans.append((at, min(start, n_samples)))
+        at = max(at, end)
+    if at < n_samples:
+        spans.append((at, n_samples))
+    spans = [(a, b) for a, b in spans if b > a]
+    return spans or [(0, n_samples)]
 
 
 def excerpt(samples: np.ndarray, sample_rate: int, max_s: float = 30.0,
-            piece_s: float = 3.0) -> np.ndarray:
-    """At most ``max_s`` seconds of a signal: all of it if shorter, else
-    evenly spaced pieces of ``piece_s`` seconds, joined."""
+            piece_s: float = 3.0, spans: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
+    """At most ``max_s`` seconds of a signal's ``spans`` (sample ranges; all of
+    it by default), joined: all of them if shorter, else evenly spaced pieces
+    of ``piece_s`` seconds of their concatenation. Only the result is copied."""
+    spans = list(spans or [(0, len(samples))])
+    lengths = np.array([b - a for a, b in spans], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
     limit = int(max_s * sample_rate)
-    if len(samples) <= limit:
-        return samples
+    if offsets[-1] <= limit:
+        return samples if spans == [(0, len(samples))] else np.concatenate(
+            [samples[a:b] for a, b in spans])
     piece = int(piece_s * sample_rate)
     count = max(1, limit // piece)
-    starts = np.linspace(0, len(samples) - piece, count).astype(np.int64)
-    return np.concatenate([samples[a:a + piece] for a in starts])
+    starts = np.linspace(0, offsets[-1] - piece, count).astype(np.int64)
+    joined = (starts[:, None] + np.arange(piece)).ravel()  # positions in the concatenation
+    which = np.searchsorted(offsets, joined, side="right") - 1
+    return samples[np.array([a for a, _ in spans])[which] + joined - offsets[which]]
 
 
 def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
@@ -61,7 +74,8 @@ def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
 
 
 def choose_warp(samples: np.ndarray, model: AcousticModel,
-                warps: Sequence[float] | None = None, max_s: float = 30.0) -> float:
+                warps: Sequence[float] | None = None, max_s: float = 30.0,
+                spans: Sequence[tuple[int, int]] | None = None) -> float:
     """The warp, among ``warps`` (default: the model's grid), under which
     ``model`` fits ``samples`` best; 1.0 when there is no grid.
 
@@ -76,11 +90,13 @@ def choose_warp(samples: np.ndarray, model: AcousticModel,
     max_s : float
         Longest stretch scored, seconds (:func:`excerpt`); a long recording
         gets one warp, chosen on evenly spaced pieces of it.
+    spans : sequence of (start, end), optional
+        Sample ranges scored (:func:`speech_spans`); all by default.
     """
     grid = sorted(model.vtln_warps if warps is None else warps)
     if not grid:
         return 1.0
-    piece = excerpt(samples, model.features.sample_rate, max_s)
+    piece = excerpt(samples, model.features.sample_rate, max_s, spans=spans)
     scores: dict[int, float] = {}
 
     def score(i: int) -> float:

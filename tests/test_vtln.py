@@ -14,7 +14,7 @@ from app.features import FeatureConfig, mel_filterbank, mfcc_features, warp_hz
 from app.model import load_model, save_model
 from app.pipeline import Options, segment
 from app.render import to_json
-from app.vtln import DEFAULT_WARPS, choose_warp, excerpt
+from app.vtln import DEFAULT_WARPS, choose_warp, excerpt, speech_spans
 
 
 def test_warp_scales_below_the_knee_and_keeps_the_band_edge():
@@ -64,6 +64,19 @@ def test_long_signals_are_scored_on_an_excerpt():
     assert len(piece) == 30 * 16000
     assert piece[0] == 0 and piece[-1] == y[-1]
     assert excerpt(y[:16000], 16000) is not None and len(excerpt(y[:16000], 16000)) == 16000
+
+
+def test_the_excerpt_of_the_speech_leaves_the_pauses_out():
+    rate = 10
+    y = np.arange(100 * rate, dtype=np.float32)
+    pauses = [(0.0, 20.0), (15.0, 30.5), (50.0, 99.0)]  # overlapping, and up to the end
+    assert speech_spans(len(y), rate, pauses) == [(305, 500), (990, 1000)]
+    speech = np.concatenate([y[305:500], y[990:]])
+    assert np.array_equal(excerpt(y, rate, max_s=60.0, spans=speech_spans(len(y), rate, pauses)),
+                          speech)
+    long = excerpt(y, rate, max_s=9.0, piece_s=3.0, spans=speech_spans(len(y), rate, pauses))
+    assert np.array_equal(long, excerpt(speech, rate, max_s=9.0, piece_s=3.0))
+    assert speech_spans(len(y), rate, [(0.0, 200.0)]) == [(0, len(y))]  # all pause: all of it
 
 
 def test_model_grid_round_trips_and_is_reported(timit, resources, tmp_path):
