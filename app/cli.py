@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import VowelsegError
+from .features import NORMALISATIONS
 from .model import DEFAULT_MODEL, MODELS_DIR, SYNTHETIC_MODEL
 
 
@@ -278,7 +279,8 @@ def _adapt(args: argparse.Namespace) -> int:
     utterances = read_corpus(Path(args.corpus))
     config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds),
                          noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db),
-                         vtln_warps=DEFAULT_WARPS if args.vtln else ())
+                         vtln_warps=DEFAULT_WARPS if args.vtln else (),
+                         normalisation=args.normalisation)
     print(f"fitting {_shown(args.prior)} to {len(utterances)} utterances of {args.corpus} "
           f"({config})", file=sys.stderr)
     model = fit_to_corpus(prior, utterances, config, load_lexicon())
@@ -298,7 +300,9 @@ def _adapt(args: argparse.Namespace) -> int:
                         + (f" --noise {' '.join(args.noise)} --noise-snr-db "
                            f"{' '.join(f'{s:g}' for s in args.noise_snr_db)}"
                            if args.noise else "")
-                        + (" --vtln" if args.vtln else ""),
+                        + (" --vtln" if args.vtln else "")
+                        + (f" --normalisation {args.normalisation}" if args.normalisation
+                           else ""),
     })
     save_model(dataclasses.replace(model, card=card), Path(args.out))
     print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
@@ -415,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vocal-tract-length normalisation: store the warp grid 0.80-1.20 in "
                         "the model, so every input voice is warped to fit it (the HMMs are "
                         "fitted unwarped)")
+    p.add_argument("--normalisation", choices=NORMALISATIONS, default=None,
+                   help="per-utterance feature normalisation: mvn (mean and variance) or "
+                        "heq (histogram equalisation); default: the prior's")
     p.set_defaults(func=_adapt)
 
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder", _bench)

@@ -11,8 +11,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.fft
+import scipy.special
 
 ANALYSIS_RATE = 16000
+#: Per-utterance feature normalisations (``FeatureConfig.normalisation``).
+NORMALISATIONS = ("mvn", "heq")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class FeatureConfig:
         Frames in the delta regression window (odd).
     floor_db : float
         Mel power floor below the signal's peak, dB (hides digital silence).
+    normalisation : str
+        Per utterance (or span), each feature column is ``"mvn"``: shifted
+        and scaled to zero mean and unit variance (:func:`normalise`), or
+        ``"heq"``: mapped through its own distribution onto a standard
+        normal (histogram equalisation, :func:`equalise`), which also undoes
+        the squashing of the spectrum's dynamic range by background noise.
     """
 
     sample_rate: int = ANALYSIS_RATE
@@ -48,6 +57,12 @@ class FeatureConfig:
     fmax_hz: float = 7600.0
     delta_width: int = 9
     floor_db: float = 80.0
+    normalisation: str = "mvn"
+
+    def __post_init__(self) -> None:
+        if self.normalisation not in NORMALISATIONS:
+            raise ValueError(f"unknown normalisation {self.normalisation!r}: "
+                             f"use one of {', '.join(NORMALISATIONS)}")
 
     @property
     def hop_length(self) -> int:
@@ -207,7 +222,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     samples : np.ndarray
         Mono signal at ``config.sample_rate``, float in [-1, 1].
     config : FeatureConfig
-        Feature settings.
+        Feature settings (``config.normalisation`` picks :func:`normalise`
+        or :func:`equalise`).
     spans : list of (first_frame, end_frame), optional
         Stretches floored and normalised separately (:func:`normalisation_spans`,
         for long recordings with many speakers or rooms); the whole signal is
@@ -222,7 +238,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     -------
     feats : np.ndarray
         ``(n_frames, 3 * n_mfcc)`` float32; each column has zero mean and
-        unit variance over each span's frames that are not digital silence.
+        unit variance (``"heq"``: a standard normal distribution) over each
+        span's frames that are not digital silence.
     silent : np.ndarray
         ``(n_frames,)`` bool: every mel band at the power floor.
     """
@@ -244,8 +261,9 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
             feats[:, order * n:(order + 1) * n] = delta(mfcc, width, order).T
     del mfcc
     use = ~silent if exclude is None else ~silent & ~exclude
+    method = equalise if config.normalisation == "heq" else normalise
     for first, end in spans:
-        normalise(feats[first:end], use[first:end])
+        method(feats[first:end], use[first:end])
     return feats, silent
 
 
@@ -319,4 +337,26 @@ def normalise(feats: np.ndarray, use: np.ndarray | None = None,
     std = np.sqrt(var / n)
     feats -= mean.astype(feats.dtype)
     feats /= np.maximum(std, 1e-5).astype(feats.dtype)
+    return feats
+
+
+def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
+    """Histogram equalisation of ``(frames, dim)``, in place: each column mapped
+    through the empirical distribution of its frames marked in ``use`` (all if
+    None or fewer than 10) onto a standard normal (de la Torre et al. 2005).
+
+    A value's rank among those frames, ``(rank + 0.5) / n`` (interpolated
+    between neighbours, clipped at the ends), is replaced by the normal
+    quantile at it, so the result depends only on each column's order, not
+    its scale: noise that compresses the spectrum's range (and so its
+    cepstra's spread, unevenly) is undone, as mean and variance
+    normalisation does only for a linear change.
+    """
+    if use is None or use.sum() < 10:
+        use = np.ones(len(feats), dtype=bool)
+    ranked = np.sort(feats[use], axis=0)
+    n = len(ranked)
+    levels = (np.arange(n) + 0.5) / n
+    for d in range(feats.shape[1]):
+        feats[:, d] = scipy.special.ndtri(np.interp(feats[:, d], ranked[:, d], levels))
     return feats

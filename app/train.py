@@ -400,6 +400,11 @@ class AdaptConfig:
         are learned that way too). The training voices are not warped: doing
         so (fit, warp each training copy to the fit, fit again) scored no
         better held out (see the README). Empty: none.
+    normalisation : str or None
+        Per-utterance feature normalisation of the adapted model
+        (``FeatureConfig.normalisation``); None: the prior's. With ``ml``
+        every phone with data is refitted in it; phones too rare to refit
+        keep the prior's Gaussians, which are on the same standardised scale.
     """
 
     method: str = "ml"
@@ -416,6 +421,7 @@ class AdaptConfig:
     tau_visits: float = 5.0
     boundary_shrink: float | None = 20.0
     vtln_warps: tuple[float, ...] = ()
+    normalisation: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> AdaptConfig:
@@ -569,6 +575,9 @@ def fit_to_corpus(
     """The whole real-speech recipe: fit the HMMs to the labelled utterances (with
     their speed-perturbed and noisy copies), then learn the boundary offsets on them
     (input voices warped to the model if ``config.vtln_warps``)."""
+    if config.normalisation is not None:
+        prior = dataclasses.replace(prior, features=dataclasses.replace(
+            prior.features, normalisation=config.normalisation))
     signals = analysis_signals(utterances, prior.features.sample_rate)  # decoded once
     examples = [ex for speed in config.speeds
                 for ex in labelled_examples(utterances, prior.features, speed, signals=signals)]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import librosa
 import numpy as np
+import pytest
 import soundfile as sf
 
 from app.features import (
     FeatureConfig,
     delta,
+    equalise,
     features_and_silence,
     log_mel,
     mel_filterbank,
@@ -79,3 +81,26 @@ def test_a_loud_stretch_does_not_change_the_floor_of_another(timit):
     whole_q, _ = features_and_silence(quiet, c)
     whole_l, _ = features_and_silence(loud, c)
     assert np.abs(whole_q[:inside] - whole_l[:inside]).max() > 0.1  # a shared floor moves
+
+
+def test_equalisation_gives_normal_quantiles_whatever_the_scale(timit):
+    feats, silent = features_and_silence(speech(timit), FeatureConfig())
+    feats = feats[~silent]  # (digital silence: identical frames, tied ranks)
+    once = equalise(feats.copy())
+    stretched = equalise(np.sinh(3.0 * feats.astype(np.float64)))  # rising: same ranks
+    assert np.allclose(once, stretched, atol=1e-4)
+    assert np.abs(once.mean(axis=0)).max() < 0.01
+    assert np.all(np.abs(once.std(axis=0) - 1.0) < 0.05)
+    assert np.all(np.diff(once[np.argsort(feats[:, 0]), 0]) >= 0)  # order kept
+
+
+def test_heq_models_equalise_and_older_models_keep_mvn(timit):
+    from app.model import SYNTHETIC_MODEL, load_model
+
+    y = speech(timit)
+    assert load_model(SYNTHETIC_MODEL).features.normalisation == "mvn"  # no key in its JSON
+    heq, _ = features_and_silence(y, FeatureConfig(normalisation="heq"))
+    mvn, silent = features_and_silence(y, FeatureConfig())
+    assert np.allclose(heq[~silent], equalise(mvn.copy(), ~silent)[~silent], atol=1e-3)
+    with pytest.raises(ValueError, match="normalisation"):
+        FeatureConfig(normalisation="cmn")
