@@ -345,18 +345,29 @@ def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
     through the empirical distribution of its frames marked in ``use`` (all if
     None or fewer than 10) onto a standard normal (de la Torre et al. 2005).
 
-    A value's rank among those frames, ``(rank + 0.5) / n`` (interpolated
-    between neighbours, clipped at the ends), is replaced by the normal
-    quantile at it, so the result depends only on each column's order, not
-    its scale: noise that compresses the spectrum's range (and so its
-    cepstra's spread, unevenly) is undone, as mean and variance
-    normalisation does only for a linear change.
+    A frame in ``use`` whose value has rank ``r`` (0-based, ties taking the
+    highest) gets the normal quantile at ``(r + 0.5) / n``; other frames are
+    interpolated between those levels (clipped at the ends): the same as
+    ``np.interp`` over the sorted values, but by sorting alone, one column at
+    a time. The result depends only on each column's order, not its scale:
+    noise that compresses the spectrum's range (and so its cepstra's spread,
+    unevenly) is undone, as mean and variance normalisation does only for a
+    linear change.
     """
     if use is None or use.sum() < 10:
         use = np.ones(len(feats), dtype=bool)
-    ranked = np.sort(feats[use], axis=0)
-    n = len(ranked)
+    others = np.flatnonzero(~use)
+    n = int(use.sum())
     levels = (np.arange(n) + 0.5) / n
     for d in range(feats.shape[1]):
-        feats[:, d] = scipy.special.ndtri(np.interp(feats[:, d], ranked[:, d], levels))
+        column = feats[use, d]
+        order = np.argsort(column)  # ties need no order: they share a level
+        ranked = column[order]
+        last = np.r_[ranked[1:] != ranked[:-1], True]  # the end of each run of ties
+        end = np.minimum.accumulate(np.where(last, np.arange(n), n)[::-1])[::-1]
+        level = np.empty(n)
+        level[order] = levels[end]
+        if len(others):
+            feats[others, d] = scipy.special.ndtri(np.interp(feats[others, d], ranked, levels))
+        feats[use, d] = scipy.special.ndtri(level)
     return feats
