@@ -313,8 +313,17 @@ def heldout_rounds(
     # spawned, not forked: a fork of a process that runs other threads (a server,
     # a test client) can inherit a lock held by one of them and wait forever
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn,
+                             initializer=_one_blas_thread) as pool:
         yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
+
+
+def _one_blas_thread() -> None:
+    """Rounds run side by side: BLAS threads on top of them would fight over the
+    cores (and inflate the real-time factors measured in them)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def _heldout_round(job: tuple[list[Utterance], str, Path, AdaptConfig, Evaluate]) -> Any:
