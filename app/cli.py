@@ -412,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="speed-perturbation factors, e.g. 0.9 1.0 1.1")
     p.add_argument("--noise", nargs="*", choices=("white", "babble"), default=[],
                    help="add a copy of the data with this noise mixed in (babble: four "
-                        "other speakers of the corpus)")
+                        "other speakers of the corpus); a kind named twice adds two copies, "
+                        "with different noise and SNRs")
     p.add_argument("--noise-snr-db", type=float, nargs=2, default=[5.0, 30.0],
                    metavar=("LOW", "HIGH"), help="SNR range of the noisy copies, dB")
     p.add_argument("--vtln", action="store_true",
