@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .corpus import (
     REF_EXCLUDED,
@@ -314,14 +315,16 @@ def heldout_rounds(
     # a test client) can inherit a lock held by one of them and wait forever
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=spawn,
-                             initializer=_one_blas_thread) as pool:
+                             initializer=one_blas_thread) as pool:
         yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
 
 
-def _one_blas_thread() -> None:
-    """Rounds run side by side: BLAS threads on top of them would fight over the
-    cores (and inflate the real-time factors measured in them)."""
-    from threadpoolctl import threadpool_limits
+def one_blas_thread() -> None:
+    """Limit this process's BLAS libraries (NumPy's and SciPy's, loaded here
+    first: a limit covers only libraries already loaded) to one thread each.
+    For processes that run side by side: BLAS threads on top of them fight
+    over the cores (and inflate the real-time factors measured in them)."""
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
 
     threadpool_limits(1)
 

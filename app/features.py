@@ -44,8 +44,8 @@ class FeatureConfig:
         Per utterance (or span), each feature column is ``"mvn"``: shifted
         and scaled to zero mean and unit variance (:func:`normalise`), or
         ``"heq"``: mapped through its own distribution onto a standard
-        normal (histogram equalisation, :func:`equalise`), which also undoes
-        the squashing of the spectrum's dynamic range by background noise.
+        normal (histogram equalisation, :func:`equalise`; the default model's,
+        measured better held out in clean speech and in noise, see the README).
     """
 
     sample_rate: int = ANALYSIS_RATE
@@ -349,10 +349,9 @@ def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
     highest) gets the normal quantile at ``(r + 0.5) / n``; other frames are
     interpolated between those levels (clipped at the ends): the same as
     ``np.interp`` over the sorted values, but by sorting alone, one column at
-    a time. The result depends only on each column's order, not its scale:
-    noise that compresses the spectrum's range (and so its cepstra's spread,
-    unevenly) is undone, as mean and variance normalisation does only for a
-    linear change.
+    a time. The result depends only on each column's order, so it also
+    standardises the shape of a column's distribution, where mean and variance
+    normalisation fixes only its location and spread.
     """
     if use is None or use.sum() < 10:
         use = np.ones(len(feats), dtype=bool)
