@@ -93,9 +93,9 @@ def _worker_setup() -> None:
     and exit if the batch process that started them dies (killed, not stopped)."""
     import threading
 
-    from threadpoolctl import threadpool_limits
+    from .model import one_blas_thread
 
-    threadpool_limits(1)
+    one_blas_thread()
     parent = os.getppid()
 
     def watch() -> None:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .corpus import (
     REF_EXCLUDED,
@@ -31,7 +30,7 @@ from .corpus import (
     fold_reference,
     speaker_of,
 )
-from .model import AcousticModel, load_model
+from .model import AcousticModel, load_model, one_blas_thread
 from .pipeline import Options, Resources, load_resources, segment
 from .segments import Segmentation
 from .train import AdaptConfig, fit_to_corpus
@@ -318,15 +317,6 @@ def heldout_rounds(
                              initializer=one_blas_thread) as pool:
         yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
 
-
-def one_blas_thread() -> None:
-    """Limit this process's BLAS libraries (NumPy's and SciPy's, loaded here
-    first: a limit covers only libraries already loaded) to one thread each.
-    For processes that run side by side: BLAS threads on top of them fight
-    over the cores (and inflate the real-time factors measured in them)."""
-    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
-
-    threadpool_limits(1)
 
 
 def _heldout_round(job: tuple[list[Utterance], str, Path, AdaptConfig, Evaluate]) -> Any:

@@ -156,6 +156,18 @@ def logsumexp_last(a: np.ndarray) -> np.ndarray:
     return peak + np.log(np.exp(a - peak[..., None]).sum(axis=-1))
 
 
+def one_blas_thread() -> None:
+    """Limit this process's BLAS libraries (NumPy's and SciPy's, loaded here
+    first: a limit covers only libraries already loaded) to one thread each.
+    For processes whose requests or jobs already run side by side (server
+    workers, batch and benchmark pools): BLAS threads on top of them fight over
+    the cores (two processes on 2 cores: 5-6x slower per utterance)."""
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def state_log_likelihoods(model: AcousticModel, feats: np.ndarray,
                           block_frames: int = 4096) -> np.ndarray:
     """Log-likelihood of every frame under every phone state.
