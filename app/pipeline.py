@@ -199,7 +199,7 @@ def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
 #: statistics are those of the frames a phone may occupy, whatever fills the
 #: pauses. Chosen on synthetic speech (``vowelseg synth-corpus``, 200
 #: utterances, vb_f1@20 as sent / with 10 s of silence and 10 s of noise around):
-#: 0.3 s 0.676 / 0.678, 0.1 s 0.687 / 0.697, 0 s 0.700 / 0.709; held out on
+#: 0.3 s 0.676 / 0.678, 0.1 s 0.687 / 0.697, 0 s 0.700 / 0.708; held out on
 #: timit-dev the noise kept at 0.3 s cost the padded recording 1.1 points.
 PAUSE_CONTEXT_S = 0.0
 
