@@ -71,7 +71,7 @@ class Options:
         Normalise the features of each stretch between the VAD's pauses
         (at least 2 s) on its own, so a long recording with several
         speakers or rooms is treated like a set of utterances, and leave the
-        pauses out of the statistics (:data:`PAUSE_CONTEXT_S`).
+        pauses out of the statistics.
     vtln : bool
         Warp the mel filters to fit the voice to the model (:mod:`app.vtln`),
         if the model was trained with a grid of warps.
@@ -195,27 +195,6 @@ def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
     return Resources(model=load_model(Path(model_path)), lexicon=load_lexicon())
 
 
-#: Pause kept in the feature statistics on each side of speech. Zero: the
-#: statistics are those of the frames a phone may occupy, whatever fills the
-#: pauses. Chosen on synthetic speech (``vowelseg synth-corpus``, 200
-#: utterances, vb_f1@20 as sent / with 10 s of silence and 10 s of noise around):
-#: 0.3 s 0.676 / 0.678, 0.1 s 0.687 / 0.697, 0 s 0.700 / 0.708; held out on
-#: timit-dev the noise kept at 0.3 s cost the padded recording 1.1 points.
-PAUSE_CONTEXT_S = 0.0
-
-
-def deep_pause_frames(pause_mask: np.ndarray, context_frames: int) -> np.ndarray:
-    """Pause frames more than ``context_frames`` from any speech frame."""
-    speech = ~pause_mask
-    if not speech.any():
-        return np.zeros_like(pause_mask)
-    index = np.arange(len(pause_mask))
-    last = np.maximum.accumulate(np.where(speech, index, -10 ** 9))
-    following = np.minimum.accumulate(np.where(speech, index, 10 ** 9)[::-1])[::-1]
-    distance = np.minimum(index - last, following - index)
-    return pause_mask & (distance > context_frames)
-
-
 def aligned_log_likelihoods(model: AcousticModel, feats: np.ndarray, columns: np.ndarray,
                             block_frames: int = 8192) -> np.ndarray:
     """Per frame, the log-likelihood under the one state ``columns[t]`` (0 where the
@@ -297,15 +276,18 @@ def segment(
         if mask.all():
             raise AlignmentError("no speech found in the audio: the voice activity detector "
                                  "heard none (is it silent, or only noise?)")
-    spans = deep = None
+    spans = outside = None
     if options.use_vad and options.normalise_between_pauses:
         spans = normalisation_spans(pauses, total_frames, config.hop_s)
-        deep = deep_pause_frames(mask, round(PAUSE_CONTEXT_S / config.hop_s))
+        # the statistics are those of the frames a phone may occupy, whatever
+        # fills the pauses: noise kept beside the speech (0.3 s of each pause,
+        # until 2026-11-25) moved its equalised features (README, Robustness)
+        outside = mask
     warp = 1.0
     if options.vtln:  # fitted to the speech only: long noisy pauses would pull the warp
         warp = choose_warp(signal, model, spans=speech_spans(len(signal), config.sample_rate,
                                                              pauses) if options.use_vad else None)
-    feats, silent = features_and_silence(signal, config, spans, deep, warp=warp)
+    feats, silent = features_and_silence(signal, config, spans, outside, warp=warp)
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
     garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
