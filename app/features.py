@@ -229,8 +229,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         for long recordings with many speakers or rooms); the whole signal is
         one span by default.
     exclude : np.ndarray, optional
-        Frames (bool) left out of the statistics, e.g. the inside of long
-        pauses, which would otherwise outweigh the speech.
+        Frames (bool) left out of the statistics, e.g. the VAD's pauses, whose
+        noise would otherwise move the speech's features.
     warp : float
         Vocal-tract-length warp of the mel filters (:func:`warp_hz`); 1 for none.
 
