@@ -318,7 +318,6 @@ def heldout_rounds(
         yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
 
 
-
 def _heldout_round(job: tuple[list[Utterance], str, Path, AdaptConfig, Evaluate]) -> Any:
     utterances, speaker, prior_path, config, evaluate = job
     prior = load_model(prior_path)

@@ -239,7 +239,7 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     feats : np.ndarray
         ``(n_frames, 3 * n_mfcc)`` float32; each column has zero mean and
         unit variance (``"heq"``: a standard normal distribution) over each
-        span's frames that are not digital silence.
+        span's frames that are neither digital silence nor in ``exclude``.
     silent : np.ndarray
         ``(n_frames,)`` bool: every mel band at the power floor.
     """
