@@ -103,7 +103,7 @@ TOLERANT = Mismatch()
 
 
 def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0,
-                mismatch: Mismatch = STRICT) -> AlignmentGraph:
+                mismatch: Mismatch = STRICT, min_durations: bool = True) -> AlignmentGraph:
     """The alignment graph of a word sequence.
 
     Parameters
@@ -118,6 +118,10 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
         Skippable words and an untranscribed-speech filler between words; the
         filler's state uses column ``len(model.phones) * model.n_states`` (see
         :func:`with_garbage`).
+    min_durations : bool
+        Give each phone at least its ``model.min_frames``: its states get tied
+        copies without a self-loop in front (a minimum-duration topology);
+        False: one node per state (shortest phone ``n_states`` frames).
     """
     n_states = model.n_states
     stay_all = model.stay_logprob
@@ -132,13 +136,18 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
     def add_phone(phone: str, word: int, entry: list[tuple[int, float]]) -> tuple[int, float]:
         p = model.index(base_phone(phone))
         slots.append(PhoneSlot(phone, word))
-        first = len(node_slot)
+        total = model.min_frames(base_phone(phone)) if min_durations else n_states
+        incoming = entry
         for s in range(n_states):
-            node_slot.append(len(slots) - 1)
-            node_column.append(p * n_states + s)
-            stay.append(float(stay_all[p, s]))
-            preds.append(entry if s == 0 else [(first + s - 1, float(leave_all[p, s - 1]))])
-        return first + n_states - 1, float(leave_all[p, n_states - 1])
+            copies = total // n_states + (s < total % n_states)
+            for c in range(copies):  # the copies before the last pass straight on
+                node_slot.append(len(slots) - 1)
+                node_column.append(p * n_states + s)
+                stay.append(float(stay_all[p, s]) if c == copies - 1 else NEG_INF)
+                preds.append(incoming)
+                incoming = [(len(node_slot) - 1,
+                             float(leave_all[p, s]) if c == copies - 1 else 0.0)]
+        return incoming[0]
 
     def add_garbage(entry: list[tuple[int, float]]) -> tuple[int, float]:
         slots.append(PhoneSlot(GARBAGE, GARBAGE_WORD))

@@ -279,7 +279,8 @@ def _adapt(args: argparse.Namespace) -> int:
     config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds),
                          noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db),
                          vtln_warps=DEFAULT_WARPS if args.vtln else (),
-                         normalisation=args.normalisation)
+                         normalisation=args.normalisation,
+                         min_duration_percentile=args.min_duration_percentile)
     print(f"fitting {_shown(args.prior)} to {len(utterances)} utterances of {args.corpus} "
           f"({config})", file=sys.stderr)
     model = fit_to_corpus(prior, utterances, config, load_lexicon())
@@ -301,7 +302,9 @@ def _adapt(args: argparse.Namespace) -> int:
                            if args.noise else "")
                         + (" --vtln" if args.vtln else "")
                         + (f" --normalisation {args.normalisation}" if args.normalisation
-                           else ""),
+                           else "")
+                        + (f" --min-duration-percentile {args.min_duration_percentile:g}"
+                           if args.min_duration_percentile is not None else ""),
     })
     save_model(dataclasses.replace(model, card=card), Path(args.out))
     print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
@@ -422,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normalisation", choices=NORMALISATIONS, default=None,
                    help="per-utterance feature normalisation: mvn (mean and variance) or "
                         "heq (histogram equalisation); default: the prior's")
+    p.add_argument("--min-duration-percentile", type=float, default=None, metavar="PCT",
+                   help="give each phone at least this percentile of its durations in the "
+                        "corpus (perturbed copies included), e.g. 5; default: no minimum "
+                        "beyond one frame per HMM state")
     p.set_defaults(func=_adapt)
 
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder", _bench)

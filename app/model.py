@@ -49,6 +49,11 @@ class AcousticModel:
     vtln_warps : tuple of float
         Mel-filter warps to choose from per recording (:mod:`app.vtln`), as
         the recipe stored them; empty: no vocal-tract-length normalisation.
+    min_durations_s : dict
+        Shortest duration, seconds, the alignment gives each phone (``"AE"``),
+        learned from labelled speech (:func:`app.train.learn_min_durations`);
+        a phone not in it, or shorter than ``n_states`` frames, takes one frame
+        per state. Empty: the plain topology.
     """
 
     phones: tuple[str, ...]
@@ -60,6 +65,7 @@ class AcousticModel:
     card: dict = field(default_factory=dict)
     boundary_offsets: dict = field(default_factory=dict)
     vtln_warps: tuple[float, ...] = ()
+    min_durations_s: dict = field(default_factory=dict)
 
     @property
     def n_states(self) -> int:
@@ -72,6 +78,11 @@ class AcousticModel:
             return self.phones.index(phone)
         except ValueError:
             raise ModelError(f"phone {phone!r} is not in the acoustic model") from None
+
+    def min_frames(self, phone: str) -> int:
+        """Fewest frames ``phone`` may take (at least one per state)."""
+        seconds = self.min_durations_s.get(phone, 0.0)
+        return max(self.n_states, int(round(seconds / self.features.hop_s)))
 
 
 def leave_logprob(stay_logprob: np.ndarray) -> np.ndarray:
@@ -96,6 +107,7 @@ def save_model(model: AcousticModel, path: Path) -> None:
         "features": model.features.to_dict(),
         "boundary_offsets": model.boundary_offsets,
         "vtln_warps": list(model.vtln_warps),
+        "min_durations_s": model.min_durations_s,
         "card": model.card,
     }
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -122,6 +134,7 @@ def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
         card=meta.get("card", {}),
         boundary_offsets={str(k): float(v) for k, v in meta.get("boundary_offsets", {}).items()},
         vtln_warps=tuple(float(w) for w in meta.get("vtln_warps", [])),
+        min_durations_s={str(k): float(v) for k, v in meta.get("min_durations_s", {}).items()},
     )
 
 

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,17 +119,25 @@ def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndar
     return emissions
 
 
-def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
-                 pause_mask: np.ndarray | None, words: list[Word],
+def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: AcousticModel,
+                 feats: np.ndarray, pause_mask: np.ndarray | None, words: list[Word],
                  duration_s: float, beam: float = DEFAULT_BEAM,
                  silent: np.ndarray | None = None,
                  garbage_frame_logp: float | None = None,
-                 best_out: np.ndarray | None = None) -> np.ndarray:
+                 best_out: np.ndarray | None = None) -> tuple[AlignmentGraph, np.ndarray]:
     """Viterbi path with phones kept out of the VAD's pauses where possible.
 
-    The pruned search is tried with ``beam``, then four times wider, then (if
-    its back-pointers fit in ``EXACT_SEARCH_BYTES``) exactly; only if no path
-    fits even then are the VAD's pauses given up (they cut through a word).
+    ``graphs`` build the graphs to try, in order (:func:`graph_builders`: with
+    the model's minimum phone durations, then, for speech too fast for those,
+    without; each built when first needed, once). Each is searched with
+    ``beam``, then four times wider, then (if its back-pointers fit in
+    ``EXACT_SEARCH_BYTES``) exactly. Only if no graph fits are the VAD's
+    pauses given up (they cut through a word).
+
+    Returns
+    -------
+    graph, path
+        The graph that fitted and the node per frame.
 
     Raises
     ------
@@ -137,18 +145,32 @@ def align_frames(graph: AlignmentGraph, model: AcousticModel, feats: np.ndarray,
         If the transcript cannot fit the audio at all.
     """
     masks = [pause_mask, None] if pause_mask is not None and pause_mask.any() else [None]
-    widths = [beam, 4 * beam]
-    if len(feats) * graph.n_nodes <= EXACT_SEARCH_BYTES:
-        widths.append(np.inf)
     for mask in masks:
-        for width in widths:
-            try:
-                emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp,
-                                            best_out)
-                return viterbi_blocks(graph, emissions, len(feats), beam=width)[0]
-            except AlignmentError:
-                pass
+        emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp, best_out)
+        for build in graphs:
+            graph = build()
+            widths = [beam, 4 * beam]
+            if len(feats) * graph.n_nodes <= EXACT_SEARCH_BYTES:
+                widths.append(np.inf)
+            for width in widths:
+                try:
+                    return graph, viterbi_blocks(graph, emissions, len(feats), beam=width)[0]
+                except AlignmentError:
+                    pass
     raise does_not_fit(words, duration_s)
+
+
+def graph_builders(words: list[Word], model: AcousticModel,
+                   mismatch: Mismatch) -> list[Callable[[], AlignmentGraph]]:
+    """The alignment graphs to try, each built on first call and kept: with the
+    model's minimum phone durations (if it has any), then without them."""
+    def builder(min_durations: bool) -> Callable[[], AlignmentGraph]:
+        @functools.cache
+        def build() -> AlignmentGraph:
+            with gc_paused():
+                return build_graph(words, model, mismatch=mismatch, min_durations=min_durations)
+        return build
+    return [builder(m) for m in ([True, False] if model.min_durations_s else [False])]
 
 
 def does_not_fit(words: list[Word], duration_s: float) -> AlignmentError:
@@ -291,19 +313,17 @@ def segment(
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
     garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
-    with gc_paused():
-        graph = build_graph(words, model, mismatch=mismatch)
     best = np.zeros(len(feats), dtype=np.float32)
-    path = align_frames(graph, model, feats, mask, words, audio.duration_s, options.beam,
-                        silent, garbage, best)
+    graph, path = align_frames(graph_builders(words, model, mismatch), model, feats, mask, words,
+                               audio.duration_s, options.beam, silent, garbage, best)
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)
         columns = graph.node_column[path]
         accumulate(stats, model, feats, np.where(columns < model.n_states * len(model.phones),
                                                  columns, -1))
         adapted = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
-        path = align_frames(graph, adapted, feats, mask, words, audio.duration_s, options.beam,
-                            silent, garbage)
+        path = align_frames([lambda: graph], adapted, feats, mask, words, audio.duration_s,
+                            options.beam, silent, garbage)[1]
     # confidence: the aligned state against the best state of any phone, per frame
     columns = graph.node_column[path]
     llr = np.where(columns < model.n_states * len(model.phones),

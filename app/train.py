@@ -28,7 +28,7 @@ from .corpus import TIMIT_RATE, Utterance, fold_reference, speaker_of
 from .features import FeatureConfig, mfcc_features
 from .g2p import Lexicon
 from .model import AcousticModel, state_log_likelihoods
-from .phones import PHONES
+from .phones import PHONES, SILENCE
 from .pipeline import Options, Resources, segment
 from .refine import learn_boundary_offsets
 from .synth import LabelledSpeech, available_voices, synthesize, word_spans
@@ -405,6 +405,11 @@ class AdaptConfig:
         (``FeatureConfig.normalisation``); None: the prior's. With ``ml``
         every phone with data is refitted in it; phones too rare to refit
         keep the prior's Gaussians, which are on the same standardised scale.
+    min_duration_percentile : float or None
+        Learn each phone's minimum duration as this percentile of its
+        labelled durations, perturbed copies included
+        (:func:`learn_min_durations`); alignment then gives no phone less.
+        None: the plain topology (one frame per state at least).
     """
 
     method: str = "ml"
@@ -422,6 +427,7 @@ class AdaptConfig:
     boundary_shrink: float | None = 20.0
     vtln_warps: tuple[float, ...] = ()
     normalisation: str | None = None
+    min_duration_percentile: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> AdaptConfig:
@@ -547,6 +553,36 @@ def _fit_ml(
                                stay_logprob=stay)
 
 
+def learn_min_durations(
+    examples: Iterable[tuple[np.ndarray, list[tuple[str, int, int]]]],
+    percentile: float,
+    hop_s: float,
+) -> dict[str, float]:
+    """Each phone's minimum duration: a low percentile of its labelled durations.
+
+    Parameters
+    ----------
+    examples : iterable of (features, segments)
+        Labelled speech as :func:`labelled_examples` gives it.
+    percentile : float
+        Percentile (0-100) of each phone's durations, in frames, rounded down.
+    hop_s : float
+        Frame shift, seconds.
+
+    Returns
+    -------
+    dict
+        Seconds per phone; pauses (``SIL``) get none (an optional pause
+        between words may be a single frame per state).
+    """
+    frames: dict[str, list[int]] = defaultdict(list)
+    for _, segments in examples:
+        for phone, a, b in segments:
+            frames[phone].append(b - a)
+    return {phone: round(int(np.percentile(n, percentile)) * hop_s, 6)
+            for phone, n in sorted(frames.items()) if phone != SILENCE}
+
+
 def _count_state_visits(columns: np.ndarray, frames: np.ndarray, visits: np.ndarray) -> None:
     """Add each run of one state column: its length to ``frames``, 1 to ``visits``."""
     cuts = np.flatnonzero(np.diff(columns)) + 1
@@ -573,7 +609,8 @@ def fit_to_corpus(
     lexicon: Lexicon,
 ) -> AcousticModel:
     """The whole real-speech recipe: fit the HMMs to the labelled utterances (with
-    their speed-perturbed and noisy copies), then learn the boundary offsets on them
+    their speed-perturbed and noisy copies) and, if asked, the phones' minimum
+    durations, then learn the boundary offsets on them
     (input voices warped to the model if ``config.vtln_warps``)."""
     if config.normalisation is not None:
         prior = dataclasses.replace(prior, features=dataclasses.replace(
@@ -585,8 +622,11 @@ def fit_to_corpus(
         examples += labelled_examples(utterances, prior.features, noise=kind,
                                       snr_db=config.noise_snr_db, seed=config.noise_seed + k,
                                       signals=signals)
+    minimum = ({} if config.min_duration_percentile is None else
+               learn_min_durations(examples, config.min_duration_percentile,
+                                   prior.features.hop_s))
     model = dataclasses.replace(adapt_model(prior, examples, config),
-                                vtln_warps=tuple(config.vtln_warps))
+                                vtln_warps=tuple(config.vtln_warps), min_durations_s=minimum)
     if config.boundary_shrink is None:
         return model
     resources = Resources(model, lexicon)

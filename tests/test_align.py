@@ -96,3 +96,58 @@ def test_untranscribed_speech_is_absorbed_at_the_ends_and_next_to_pauses(spoken,
     path, _ = viterbi(graph, with_garbage(loglik_for(spoken), model, -8.0))
     got = [graph.slots[s].phone for s, _, _ in path_segments(graph, path)]
     assert got == [GARBAGE if p == "*" else p for p in expected]
+
+
+def test_a_phone_is_never_aligned_shorter_than_its_minimum_duration():
+    import dataclasses
+
+    # the frames favour a 4-frame IH between two 12-frame Ts; the model says IH
+    # lasts at least 40 ms (8 frames at 5 ms), so the IH takes 8 frames from the Ts
+    model = dataclasses.replace(toy_model(), min_durations_s={"IH": 0.04})
+    words = [Word("tit", (("T", "IH1", "T"),), "cmudict")]
+    loglik = loglik_for([("T", 12), ("IH", 4), ("T", 12)])
+    got = {}
+    for minimum in (False, True):
+        graph = build_graph(words, model, min_durations=minimum)
+        path, _ = viterbi(graph, loglik)
+        got[minimum] = [(graph.slots[s].phone, b - a) for s, a, b in path_segments(graph, path)]
+    assert got[False] == [("T", 12), ("IH1", 4), ("T", 12)]
+    assert [p for p, _ in got[True]] == ["T", "IH1", "T"]
+    assert dict((p, n) for p, n in got[True] if p == "IH1") == {"IH1": 8}
+    assert sum(n for _, n in got[True]) == 28
+    # 8 frames over 3 states: 3 + 3 + 2 nodes, the copies before each last without a self-loop
+    graph = build_graph(words, model)
+    ih = np.flatnonzero([graph.slots[s].phone == "IH1" for s in graph.node_slot])
+    assert len(ih) == 8
+    assert np.isneginf(graph.stay[ih]).sum() == 5
+    # a phone without a minimum keeps one node per state
+    assert (np.array([graph.slots[s].phone for s in graph.node_slot]) == "T").sum() == 2 * N_STATES
+
+
+def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monkeypatch):
+    import dataclasses
+
+    import app.pipeline as pipeline
+    from app.align import STRICT
+
+    model = dataclasses.replace(toy_model(), min_durations_s={"IH": 0.2})  # 40 frames
+    words = [Word("tit", (("T", "IH1", "T"),), "cmudict")]
+    builders = pipeline.graph_builders(words, model, STRICT)
+    assert len(builders) == 2  # with the minimum durations, then without
+    # the frames are the state log-likelihoods themselves
+    monkeypatch.setattr(pipeline, "state_log_likelihoods", lambda m, f: f.astype(np.float32))
+    loglik = loglik_for([("T", 6), ("IH", 6), ("T", 6)])  # 18 frames: too few for IH's 40
+    graph, path = pipeline.align_frames(builders, model, loglik, None, words, 0.09)
+    assert graph is builders[1]()  # built once, kept
+    got = [(graph.slots[s].phone, b - a) for s, a, b in path_segments(graph, path)]
+    assert got == [("T", 6), ("IH1", 6), ("T", 6)]
+
+
+def test_minimum_durations_are_a_low_percentile_of_the_labelled_ones_pauses_excepted():
+    from app.train import learn_min_durations
+
+    feats = np.zeros((400, 1))
+    # AE lasts 10, 20, ..., 200 frames; the pause 1 frame
+    segments = [("SIL", 0, 1)] + [("AE", 0, 10 * k) for k in range(1, 21)]
+    got = learn_min_durations([(feats, segments)], 5.0, 0.005)
+    assert got == {"AE": 0.095}  # 5th percentile of 10..200 frames: 19.5, rounded down to 19
