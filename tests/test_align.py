@@ -143,7 +143,10 @@ def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monke
     assert got == [("T", 6), ("IH1", 6), ("T", 6)]
 
 
-def test_minimum_durations_are_a_low_percentile_of_the_labelled_ones_pauses_excepted():
+def test_minimum_durations_are_a_low_percentile_of_the_labelled_ones_pauses_excepted(tmp_path):
+    import dataclasses
+
+    from app.model import load_model, save_model
     from app.train import learn_min_durations
 
     feats = np.zeros((400, 1))
@@ -151,3 +154,7 @@ def test_minimum_durations_are_a_low_percentile_of_the_labelled_ones_pauses_exce
     segments = [("SIL", 0, 1)] + [("AE", 0, 10 * k) for k in range(1, 21)]
     got = learn_min_durations([(feats, segments)], 5.0, 0.005)
     assert got == {"AE": 0.095}  # 5th percentile of 10..200 frames: 19.5, rounded down to 19
+    save_model(dataclasses.replace(toy_model(), min_durations_s=got), tmp_path / "m")
+    model = load_model(tmp_path / "m")
+    assert model.min_durations_s == got and model.min_frames("AE") == 19
+    assert model.min_frames("T") == N_STATES
