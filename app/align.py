@@ -136,7 +136,7 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
     def add_phone(phone: str, word: int, entry: list[tuple[int, float]]) -> tuple[int, float]:
         p = model.index(base_phone(phone))
         slots.append(PhoneSlot(phone, word))
-        total = model.min_frames(base_phone(phone)) if min_durations else n_states
+        total = model.min_frames(model.phones[p]) if min_durations else n_states
         incoming = entry
         for s in range(n_states):
             copies = total // n_states + (s < total % n_states)
