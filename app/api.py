@@ -34,7 +34,7 @@ from .align import STRICT, TOLERANT
 from .audio import read_audio
 from .errors import BusyError, LimitError, TranscriptError, VowelsegError
 from .model import DEFAULT_MODEL
-from .pipeline import Options, Resources, load_resources, segment
+from .pipeline import POSTERIOR_SCALE, Options, Resources, load_resources, segment
 from .render import PNG_LEFT, PNG_WIDTH, to_json, to_png, to_textgrid, to_wav
 
 log = logging.getLogger("vowelseg")
@@ -312,6 +312,10 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
         vtln: Annotated[bool, Form(
             description="fit the voice to the model by warping the mel filters "
                         "(vocal-tract-length normalisation; the warp is in the reply)")] = True,
+        boundaries: Annotated[Literal["posterior", "viterbi"], Form(
+            description="posterior: each boundary at its expected time under the model "
+                        "given the audio around it; viterbi: at the best path's 5 ms frame "
+                        "edges")] = "posterior",
     ) -> Response:
         """Align the transcript to the audio; reply with vowel intervals or audio."""
         if audio.size is not None and audio.size > limits.max_upload_bytes:
@@ -324,7 +328,8 @@ def create_app(model_path: Path | None = None, limits: Limits | None = None) -> 
         if "\x00" in transcript:
             raise TranscriptError("the transcript contains a NUL character")
         options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
-                          mismatch=TOLERANT if transcript_match == "approximate" else STRICT)
+                          mismatch=TOLERANT if transcript_match == "approximate" else STRICT,
+                          posterior_scale=POSTERIOR_SCALE if boundaries == "posterior" else None)
         upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
         def work() -> Response:

@@ -25,7 +25,7 @@ def _shown(path: Path | str) -> str:
 
 def _segment(args: argparse.Namespace) -> int:
     from .audio import read_audio
-    from .pipeline import Options, load_resources, segment
+    from .pipeline import POSTERIOR_SCALE, Options, load_resources, segment
     from .render import to_json, to_png, to_textgrid, to_wav
 
     audio = read_audio(Path(args.audio))
@@ -33,7 +33,8 @@ def _segment(args: argparse.Namespace) -> int:
 
     seg = segment(audio, args.transcript, load_resources(args.model),
                   Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
-                          mismatch=TOLERANT if args.approximate else STRICT))
+                          mismatch=TOLERANT if args.approximate else STRICT,
+                          posterior_scale=None if args.viterbi_boundaries else POSTERIOR_SCALE))
     reply = json.dumps(to_json(seg), indent=2)
     if args.json:
         Path(args.json).write_text(reply + "\n")
@@ -95,11 +96,12 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
     from .corpus import read_corpus
-    from .pipeline import Options, load_resources, segment
+    from .pipeline import POSTERIOR_SCALE, Options, load_resources, segment
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
-    options = Options(vad_aggressiveness=args.vad)
+    options = Options(vad_aggressiveness=args.vad,
+                      posterior_scale=None if args.viterbi_boundaries else POSTERIOR_SCALE)
     say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
     recipe = bench.heldout_recipe(resources.model, args.model, utterances)
@@ -343,6 +345,11 @@ def _benchmark(sub: argparse._SubParsersAction, name: str, help_text: str,
     return p
 
 
+VITERBI_HELP = ("place boundaries at the Viterbi path's frame edges instead of at their "
+                "posterior mean (the boundary offsets stay those the model learned with the "
+                "posterior)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="vowelseg", description=__doc__)
@@ -363,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the transcript may miss or add words (reported, not forced in)")
     p.add_argument("--no-vtln", action="store_true",
                    help="do not warp the voice to the model (vocal-tract-length normalisation)")
+    p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     p.set_defaults(func=_segment)
 
@@ -435,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
     p.add_argument("--vad", type=int, choices=range(4), default=3)
     p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
+    p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--update-card", action="store_true",
                    help="store the figures in the model's card (models/NAME.json)")

@@ -56,7 +56,7 @@ class Segmentation:
         return [p for p in self.phones if p.cls == "vowel"]
 
 
-def frame_edge_s(frame: int, hop_s: float, duration_s: float) -> float:
+def frame_edge_s(frame: float, hop_s: float, duration_s: float) -> float:
     """Time of the edge before ``frame`` (frame ``t`` is centred on ``t*hop_s``)."""
     return float(min(duration_s, max(0.0, (frame - 0.5) * hop_s)))
 
@@ -82,11 +82,15 @@ def build_segmentation(
     duration_s: float,
     sample_rate: int,
     frame_llr: np.ndarray | None = None,
+    run_starts: np.ndarray | None = None,
 ) -> Segmentation:
     """Turn a Viterbi frame path into a :class:`Segmentation`.
 
     ``frame_llr`` (per frame, the aligned state's log-likelihood minus the best
     state's) gives each phone its confidence; without it all are 1.
+    ``run_starts`` (per run of the path, a fractional start frame, e.g. from
+    :func:`app.posterior.boundary_frames`) places the boundaries; without it
+    they are the path's frame edges.
     """
     n_frames = len(path)
     phones: list[PhoneInterval] = []
@@ -99,8 +103,10 @@ def build_segmentation(
         run_llr = np.add.reduceat(frame_llr.astype(np.float64), starts) / lengths
     for k, (slot_index, a, b) in enumerate(runs):
         slot = graph.slots[slot_index]
-        start = frame_edge_s(a, hop_s, duration_s)
-        end = duration_s if b == n_frames else frame_edge_s(b, hop_s, duration_s)
+        first = a if run_starts is None else run_starts[k]
+        end_frame = b if run_starts is None or b == n_frames else run_starts[k + 1]
+        start = frame_edge_s(first, hop_s, duration_s)
+        end = duration_s if b == n_frames else frame_edge_s(end_frame, hop_s, duration_s)
         if end <= start:
             continue
         span = (round(start, 5), round(end, 5))

@@ -55,9 +55,10 @@ def test_mbrola_sentences_vowel_boundaries(client, synthetic):
     scores = synthetic_scores(client, synthetic)
     print(scores)
     # The bundled model is trained on real speech; on MBROLA audio it measured
-    # frame_acc3 0.840, vb_f1@20 0.673 (the synthetic-only model: 0.946, 0.918).
+    # frame_acc3 0.837, vb_f1@20 0.642 (with Viterbi boundaries 0.840, 0.673: on
+    # speech the model does not fit, the posterior costs a little; README, Accuracy).
     assert scores["frame_acc3"] >= 0.80
-    assert scores["vb_f1@20"] >= 0.66
+    assert scores["vb_f1@20"] >= 0.62
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +86,9 @@ def test_timit_dev_held_out_speaker_through_http(heldout_client):
     m = tally.metrics()
     print({k: round(v, 3) for k, v in m.items()})
     assert m["failed"] == 0 and m["utterances"] == 10
-    # measured: frame_acc3 0.866, vowel_f1 0.888, vb_f1@20 0.810, pb@20 0.748, word MAE 17.0 ms
-    assert m["frame_acc3"] >= 0.83
-    assert m["vowel_f1"] >= 0.85
-    assert m["vb_f1@20"] >= 0.78
-    assert m["pb@20"] >= 0.72
-    assert m["word_mae_ms"] <= 20
+    # measured: frame_acc3 0.878, vowel_f1 0.903, vb_f1@20 0.893, pb@20 0.802, word MAE 15.4 ms
+    assert m["frame_acc3"] >= 0.85
+    assert m["vowel_f1"] >= 0.87
+    assert m["vb_f1@20"] >= 0.86
+    assert m["pb@20"] >= 0.77
+    assert m["word_mae_ms"] <= 18

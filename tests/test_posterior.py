@@ -1,0 +1,73 @@
+"""Boundaries at their posterior mean on the aligned path (app/posterior.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app import bench
+from app.corpus import fold_hypothesis
+from app.model import SYNTHETIC_MODEL
+from app.pipeline import Options, load_resources, segment
+from app.posterior import crossing_mean
+from tests.conftest import wav_bytes
+
+STAY = np.log([0.9, 0.9])
+LEAVE = np.log([0.1, 0.1])
+
+
+def test_crossing_follows_the_evidence():
+    # 30 frames: the first 12 fit state 0 far better, the rest state 1
+    emit = np.zeros((30, 2))
+    emit[:12, 1] = emit[12:, 0] = -8.0
+    assert crossing_mean(emit, STAY, LEAVE, 0) == pytest.approx(12.0, abs=0.01)
+
+
+def test_crossing_without_evidence_is_the_middle_and_weak_evidence_pulls_part_way():
+    flat = np.zeros((31, 2))  # pinned at both ends, every crossing frame equally likely
+    assert crossing_mean(flat, STAY, LEAVE, 0) == pytest.approx(15.5, abs=0.01)
+    weak = flat.copy()
+    weak[:8, 1] = weak[8:, 0] = -0.1  # evidence too weak to decide alone
+    assert 8.0 < crossing_mean(weak, STAY, LEAVE, 0) < 15.5
+
+
+def test_a_chain_that_cannot_fit_says_so():
+    emit = np.zeros((5, 2))
+    emit[:, 1] = -np.inf  # state 1 may not occupy any frame, yet must end the chain
+    assert crossing_mean(emit, STAY, LEAVE, 0) == -1.0
+
+
+@pytest.fixture(scope="module")
+def synthetic_model():
+    return load_resources(SYNTHETIC_MODEL)
+
+
+def merged_pauses(phones):
+    out = []
+    for label, start, end in phones:
+        if out and label == out[-1][0] == "SIL":
+            out[-1] = ("SIL", out[-1][1], end)
+        else:
+            out.append((label, start, end))
+    return out
+
+
+def boundary_mae_ms(synthetic, resources, options: Options) -> float:
+    errors = []
+    for text, speech in synthetic:
+        seg = segment(wav_bytes(speech.samples, speech.sample_rate), text, resources, options)
+        phones = [(p.phone, p.start, p.end) for p in seg.phones]
+        assert all(a[2] <= b[1] + 1e-9 for a, b in zip(phones, phones[1:], strict=False))
+        assert all(s < e for _, s, e in phones)
+        ref = merged_pauses(speech.phones)
+        hyp = fold_hypothesis(seg, len(speech.samples) / speech.sample_rate)
+        errors += [e for e in bench.phone_boundary_errors(ref, hyp) if e is not None]
+    return 1000 * float(np.mean(errors))
+
+
+def test_posterior_boundaries_are_closer_to_exact_labels_than_the_paths(synthetic,
+                                                                        synthetic_model):
+    viterbi = boundary_mae_ms(synthetic, synthetic_model, Options(posterior_scale=None))
+    posterior = boundary_mae_ms(synthetic, synthetic_model, Options())
+    print(f"phone-boundary MAE: Viterbi {viterbi:.1f} ms, posterior {posterior:.1f} ms")
+    assert posterior < viterbi - 0.3
