@@ -34,7 +34,8 @@ from .align import STRICT, TOLERANT
 from .audio import read_audio
 from .errors import BusyError, LimitError, TranscriptError, VowelsegError
 from .model import DEFAULT_MODEL
-from .pipeline import POSTERIOR_SCALE, Options, Resources, load_resources, segment
+from .pipeline import Options, Resources, load_resources, segment
+from .posterior import POSTERIOR_SCALE
 from .render import PNG_LEFT, PNG_WIDTH, to_json, to_png, to_textgrid, to_wav
 
 log = logging.getLogger("vowelseg")

@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import VowelsegError
 from .features import NORMALISATIONS
 from .model import DEFAULT_MODEL, MODELS_DIR, SYNTHETIC_MODEL
+from .posterior import POSTERIOR_SCALE
 
 
 def _shown(path: Path | str) -> str:
@@ -25,7 +26,7 @@ def _shown(path: Path | str) -> str:
 
 def _segment(args: argparse.Namespace) -> int:
     from .audio import read_audio
-    from .pipeline import POSTERIOR_SCALE, Options, load_resources, segment
+    from .pipeline import Options, load_resources, segment
     from .render import to_json, to_png, to_textgrid, to_wav
 
     audio = read_audio(Path(args.audio))
@@ -96,12 +97,13 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from . import bench
     from .corpus import read_corpus
-    from .pipeline import POSTERIOR_SCALE, Options, load_resources, segment
+    from .pipeline import Options, load_resources, segment
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
+    scale = POSTERIOR_SCALE if args.posterior_scale is None else args.posterior_scale
     options = Options(vad_aggressiveness=args.vad,
-                      posterior_scale=None if args.viterbi_boundaries else POSTERIOR_SCALE)
+                      posterior_scale=None if args.viterbi_boundaries or scale <= 0 else scale)
     say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
     recipe = bench.heldout_recipe(resources.model, args.model, utterances)
@@ -444,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vad", type=int, choices=range(4), default=3)
     p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
     p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
+    p.add_argument("--posterior-scale", type=float, metavar="S",
+                   help="scale of the emission log-likelihoods in the posterior boundary "
+                        f"placement (default {POSTERIOR_SCALE}; 0: the Viterbi path's edges)")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--update-card", action="store_true",
                    help="store the figures in the model's card (models/NAME.json)")

@@ -30,7 +30,7 @@ from .errors import AlignmentError
 from .features import features_and_silence, n_frames, normalisation_spans
 from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
-from .posterior import WindowEmissions, boundary_frames
+from .posterior import POSTERIOR_SCALE, WindowEmissions, boundary_frames
 from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
 from .vtln import choose_warp, speech_spans
@@ -45,10 +45,6 @@ class Resources:
 
     model: AcousticModel
     lexicon: Lexicon
-
-
-#: Emission scale of the posterior boundary placement (:mod:`app.posterior`).
-POSTERIOR_SCALE = 0.1
 
 
 @dataclass(frozen=True)
@@ -89,8 +85,8 @@ class Options:
     posterior_scale : float or None
         Place each boundary at its posterior mean on the aligned path
         (:mod:`app.posterior`), the emission log-likelihoods scaled by this;
-        None keeps the Viterbi path's frame edges. 0.1 was chosen on
-        synthetic speech with the synthetic model (README, Accuracy).
+        None keeps the Viterbi path's frame edges. Default:
+        :data:`app.posterior.POSTERIOR_SCALE`.
     """
 
     vad_aggressiveness: int = 3

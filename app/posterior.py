@@ -23,6 +23,10 @@ import numpy as np
 from .align import GARBAGE_WORD, AlignmentGraph
 from .model import leave_logprob
 
+#: Default scale of the emission log-likelihoods: chosen on synthetic speech with
+#: the synthetic-only model (README, Accuracy).
+POSTERIOR_SCALE = 0.1
+
 #: ``(first_frame, end_frame, columns) -> (end_frame - first_frame, len(columns))``
 #: state log-likelihoods, with the same masking as the Viterbi search had.
 WindowEmissions = Callable[[int, int, np.ndarray], np.ndarray]
