@@ -133,7 +133,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"speed: vowelseg is {ratio:.1f}x faster per audio second than pocketsphinx "
               "(same utterances, same run)")
     print(f"alignment wall time {tally.wall_s:.2f} s for {tally.audio_s:.1f} s of audio "
-          f"(decode + features + Viterbi per utterance): real-time factor {metrics['rtf']:.4f}")
+          "(decode + features + Viterbi + boundary posteriors per utterance): real-time "
+          f"factor {metrics['rtf']:.4f}")
     for utt_id, why in tally.failures:
         print(f"FAILED {utt_id}: {why}")
     if args.json:
@@ -160,7 +161,8 @@ def _bench_long(args: argparse.Namespace) -> int:
     say(f"per-utterance: {ours.utterances} utterances aligned in {ours.wall_s:.2f} s")
     results = longbench.run(Path(args.corpus), args.model, args.lengths, per_utt, say)
     print(f"corpus: {args.corpus}; model: {_shown(args.model)} (each length aligned in its own "
-          "process, warm; wall = decode + VAD + features + Viterbi; peak MB = process peak RSS)")
+          "process, warm; wall = decode + VAD + features + Viterbi + boundary posteriors; "
+          "peak MB = process peak RSS)")
     print(longbench.format_lengths(results))
     print("max |diff| = largest change from aligning the same utterances one by one, over all "
           "accuracy figures (points; word MAE in ms)")

@@ -30,7 +30,7 @@ from .errors import AlignmentError
 from .features import features_and_silence, n_frames, normalisation_spans
 from .g2p import Lexicon, Word, load_lexicon, transcript_words
 from .model import DEFAULT_MODEL, AcousticModel, load_model, state_log_likelihoods
-from .posterior import POSTERIOR_SCALE, WindowEmissions, boundary_frames
+from .posterior import POSTERIOR_REACH_S, POSTERIOR_SCALE, WindowEmissions, boundary_frames
 from .segments import Segmentation, build_segmentation, shift_boundaries
 from .vad import find_pauses
 from .vtln import choose_warp, speech_spans
@@ -358,7 +358,8 @@ def segment(
     starts = None
     if options.posterior_scale is not None:
         starts = boundary_frames(graph, path, window_emissions(scorer, feats, kept_mask, silent),
-                                 options.posterior_scale)
+                                 options.posterior_scale,
+                                 reach_frames=round(POSTERIOR_REACH_S / config.hop_s))
     # confidence: the aligned state against the best state of any phone, per frame
     columns = graph.node_column[path]
     llr = np.where(columns < model.n_states * len(model.phones),

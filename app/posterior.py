@@ -26,6 +26,8 @@ from .model import leave_logprob
 #: Default scale of the emission log-likelihoods: chosen on synthetic speech with
 #: the synthetic-only model (README, Accuracy).
 POSTERIOR_SCALE = 0.1
+#: Furthest a boundary's window reaches from where the path put it, seconds.
+POSTERIOR_REACH_S = 1.0
 
 #: ``(first_frame, end_frame, columns) -> (end_frame - first_frame, len(columns))``
 #: state log-likelihoods, with the same masking as the Viterbi search had.
@@ -93,7 +95,8 @@ def crossing_mean(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
 
 
 def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEmissions,
-                    scale: float, context_phones: int = 2) -> np.ndarray:
+                    scale: float, context_phones: int = 2,
+                    reach_frames: int = 200) -> np.ndarray:
     """Posterior-mean start frame of every run of the path.
 
     Parameters
@@ -106,6 +109,10 @@ def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEm
         Factor on the emission log-likelihoods (the transitions keep theirs).
     context_phones : int
         Runs on each side of a boundary whose states form its window.
+    reach_frames : int
+        The window never reaches further than this from the path's boundary
+        (a long pause is cut there, pinned to the state the path is in), so
+        its cost and memory are bounded whatever the recording.
 
     Returns
     -------
@@ -131,8 +138,11 @@ def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEm
         left, right = max(0, i - context_phones + 1), min(n_runs - 1, i + context_phones)
         if garbage[left:right + 1].any():
             continue
-        lo, hi = run_first[left], run_last[right] + 1
-        first, end = int(node_start[lo]), int(node_end[hi - 1])
+        cut = int(node_start[run_first[i + 1]])
+        first = max(int(node_start[run_first[left]]), cut - reach_frames)
+        end = min(int(node_end[run_last[right]]), cut + reach_frames)
+        lo = int(np.searchsorted(node_start, first, side="right")) - 1
+        hi = int(np.searchsorted(node_start, end - 1, side="right"))
         emit = scale * emissions(first, end, graph.node_column[nodes[lo:hi]]).astype(np.float64)
         t = crossing_mean(emit, stay[lo:hi], leave[lo:hi], int(run_last[i] - lo))
         if t >= 0:

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from app import bench
+from app.align import build_graph, path_segments, viterbi
 from app.corpus import fold_hypothesis
+from app.g2p import Word
 from app.model import SYNTHETIC_MODEL
 from app.pipeline import Options, load_resources, segment
-from app.posterior import crossing_mean
+from app.posterior import boundary_frames, crossing_mean
 from tests.conftest import wav_bytes
 
 STAY = np.log([0.9, 0.9])
@@ -35,6 +37,29 @@ def test_a_chain_that_cannot_fit_says_so():
     emit = np.zeros((5, 2))
     emit[:, 1] = -np.inf  # state 1 may not occupy any frame, yet must end the chain
     assert crossing_mean(emit, STAY, LEAVE, 0) == -1.0
+
+
+def test_windows_stay_within_reach_of_the_boundary_around_a_long_pause():
+    from tests.test_align import loglik_for, toy_model
+
+    model = toy_model()
+    words = [Word("read", (("R", "IY1", "D"),), "cmudict"),
+             Word("it", (("IH1", "T"),), "cmudict")]
+    graph = build_graph(words, model)
+    truth = [("SIL", 6), ("R", 6), ("IY", 9), ("D", 6), ("SIL", 3000), ("IH", 9), ("T", 6)]
+    loglik = loglik_for(truth)
+    path, _ = viterbi(graph, loglik)
+    asked = []
+
+    def emissions(first, end, columns):
+        asked.append(end - first)
+        return loglik[first:end][:, columns]
+
+    starts = boundary_frames(graph, path, emissions, scale=1.0, reach_frames=50)
+    assert max(asked) <= 100 and len(asked) == 6
+    # evidence this sharp leaves every boundary where the path put it
+    edges = [a for _, a, _ in path_segments(graph, path)]
+    np.testing.assert_allclose(starts, edges, atol=0.01)
 
 
 @pytest.fixture(scope="module")
