@@ -44,8 +44,9 @@ class AcousticModel:
     card : dict
         Free-form model card (training data, recipe, measured figures).
     boundary_offsets : dict
-        Seconds to add to each boundary type (``"vowel>stop"``), learned from
-        labelled speech (:mod:`app.refine`); empty for none.
+        Seconds to add to each boundary type (``"vowel>stop"``) and phone
+        pair (``"AE>T"``), learned from labelled speech (:mod:`app.refine`);
+        empty for none.
     vtln_warps : tuple of float
         Mel-filter warps to choose from per recording (:mod:`app.vtln`), as
         the recipe stored them; empty: no vocal-tract-length normalisation.

@@ -3,8 +3,10 @@
 An HMM aligner places boundaries with systematic, type-dependent biases
 (a vowel's end before a stop, say, a few ms early against human labels).
 :func:`learn_boundary_offsets` measures the mean signed error per boundary
-type (pair of broad classes) on labelled training speech; the pipeline then
-shifts each boundary by its type's offset (:func:`app.segments.shift_boundaries`).
+type (pair of broad classes) and per pair of phones on labelled training
+speech, each phone pair's shrunk towards its type's; the pipeline then shifts
+each boundary by its pair's offset, or its type's for a pair never seen
+(:func:`app.segments.shift_boundaries`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from .corpus import Utterance, edit_alignment, fold_hypothesis, fold_reference
-from .segments import Segmentation, boundary_key
+from .segments import Segmentation, boundary_key, pair_key
 
 
 def signed_boundary_errors(utt: Utterance, seg: Segmentation,
-                           max_error_s: float) -> list[tuple[str, float]]:
-    """``(boundary_key, reference - hypothesis)`` for each reference boundary whose
-    two phones align, with the same labels, to two consecutive hypothesis phones."""
+                           max_error_s: float) -> list[tuple[str, str, float]]:
+    """``(boundary_key, pair_key, reference - hypothesis)`` for each reference
+    boundary whose two phones align, with the same labels, to two consecutive
+    hypothesis phones."""
     ref = fold_reference(utt.phones)
     hyp = fold_hypothesis(seg, utt.duration)
     link = edit_alignment([r[0] for r in ref], [h[0] for h in hyp])
@@ -32,7 +35,8 @@ def signed_boundary_errors(utt: Utterance, seg: Segmentation,
             continue
         error = ref[i][2] - hyp[j][2]
         if abs(error) <= max_error_s:
-            out.append((boundary_key(ref[i][0], ref[i + 1][0]), error))
+            left, right = ref[i][0], ref[i + 1][0]
+            out.append((boundary_key(left, right), pair_key(left, right), error))
     return out
 
 
@@ -42,22 +46,34 @@ def learn_boundary_offsets(
     shrink: float = 20.0,
     max_error_s: float = 0.05,
 ) -> dict[str, float]:
-    """Mean signed boundary error per type, shrunk towards 0.
+    """Mean signed boundary error per type, shrunk towards 0, and per phone
+    pair, shrunk towards its type's.
 
     Parameters
     ----------
     align : callable
         Aligns an utterance *without* boundary offsets.
     shrink : float
-        Pseudo-count of zero errors added to every type, so rare types
-        move little.
+        Pseudo-count added to every type (of zero errors) and to every phone
+        pair (of its type's offset), so rare ones move little from there.
     max_error_s : float
         Errors beyond this are alignment mistakes, not bias, and are ignored.
+
+    Returns
+    -------
+    dict
+        Seconds by type (``"vowel>stop"``) and by phone pair (``"AE>T"``).
     """
     sums: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
+    type_of: dict[str, str] = {}
     for utt in utterances:
-        for key, error in signed_boundary_errors(utt, align(utt), max_error_s):
-            sums[key] += error
-            counts[key] += 1
-    return {k: round(sums[k] / (counts[k] + shrink), 5) for k in sorted(sums)}
+        for kind, pair, error in signed_boundary_errors(utt, align(utt), max_error_s):
+            for key in (kind, pair):
+                sums[key] += error
+                counts[key] += 1
+            type_of[pair] = kind
+    offsets = {k: sums[k] / (counts[k] + shrink) for k in sums if k not in type_of}
+    offsets |= {p: (sums[p] + shrink * offsets[k]) / (counts[p] + shrink)
+                for p, k in type_of.items()}
+    return {k: round(v, 5) for k, v in sorted(offsets.items())}

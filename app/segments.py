@@ -8,7 +8,7 @@ import numpy as np
 
 from .align import GARBAGE_WORD, AlignmentGraph, path_segments
 from .g2p import Word
-from .phones import broad_class, phone_class
+from .phones import base_phone, broad_class, phone_class
 
 
 @dataclass(frozen=True)
@@ -150,15 +150,23 @@ def boundary_key(left: str, right: str) -> str:
     return f"{broad_class(left)}>{broad_class(right)}"
 
 
+def pair_key(left: str, right: str) -> str:
+    """Name of a boundary between two given phones: ``"AE>T"`` (stress dropped;
+    a pause is ``SIL``)."""
+    return f"{base_phone(left)}>{base_phone(right)}"
+
+
 def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
                      min_phone_s: float = 0.01) -> Segmentation:
     """Move every boundary between two touching phones (pauses included) by the
-    learned offset of its type, keeping each phone at least ``min_phone_s`` long.
+    learned offset of its phone pair, or else of its type, keeping each phone at
+    least ``min_phone_s`` long.
 
     Parameters
     ----------
     offsets_s : dict
-        ``boundary_key -> seconds`` to add to the boundary's time.
+        Seconds to add to a boundary's time, by :func:`pair_key` (``"AE>T"``)
+        and by :func:`boundary_key` (``"vowel>stop"``, for pairs not listed).
     """
     if not offsets_s:
         return seg
@@ -167,7 +175,8 @@ def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
         left, right = units[i], units[i + 1]
         if abs(left[2] - right[1]) > 1e-9:
             continue
-        shift = offsets_s.get(boundary_key(left[0], right[0]), 0.0)
+        shift = offsets_s.get(pair_key(left[0], right[0]),
+                              offsets_s.get(boundary_key(left[0], right[0]), 0.0))
         t = min(max(left[2] + shift, left[1] + min_phone_s), right[2] - min_phone_s)
         if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
             left[2] = right[1] = round(t, 5)

@@ -29,3 +29,29 @@ def test_a_shift_never_squeezes_a_phone_below_the_minimum():
     t = out.phones[-1]
     assert t.end - t.start == pytest.approx(0.01)  # T was already 10 ms: unchanged
     assert shift_boundaries(seg(), {}) == seg()
+
+
+def test_a_phone_pairs_offset_comes_before_its_types():
+    out = shift_boundaries(seg(), {"vowel>stop": -0.004, "AE>T": -0.001})
+    assert [(p.start, p.end) for p in out.phones][1:] == [(0.15, 0.299), (0.299, 0.31)]
+
+
+def test_pair_offsets_are_shrunk_towards_their_types():
+    from app import corpus
+    from app.refine import learn_boundary_offsets
+
+    # reference: pause | HH | AE | T | pause ; hypothesis: AE>T always 10 ms early,
+    # HH>AE 4 ms late, so the vowel>stop type has 4 errors of +10 ms
+    ref = [("h#", 0.0, 0.1), ("hh", 0.1, 0.15), ("ae", 0.15, 0.30), ("t", 0.30, 0.35),
+           ("h#", 0.35, 0.5)]
+    utt = corpus.Utterance("x", None, "hat", ref, [("hat", 0.1, 0.35)], 0.5)
+    hyp = seg()
+    phones = [PhoneInterval("HH", 0.10, 0.154, "consonant", 0),
+              PhoneInterval("AE1", 0.154, 0.29, "vowel", 0),
+              PhoneInterval("T", 0.29, 0.35, "consonant", 0)]
+    hyp = Segmentation(0.5, 16000, hyp.words, phones, [(0.0, 0.10), (0.35, 0.5)])
+    offsets = learn_boundary_offsets([utt] * 4, lambda u: hyp, shrink=4.0)
+    assert offsets["vowel>stop"] == pytest.approx(4 * 0.010 / (4 + 4))  # shrunk to 0
+    assert offsets["AE>T"] == pytest.approx((4 * 0.010 + 4 * 0.005) / (4 + 4))  # to its type
+    assert offsets["fricative>vowel"] == pytest.approx(-0.002)
+    assert offsets["HH>AE"] == pytest.approx((-0.016 - 0.008) / 8)
