@@ -102,8 +102,7 @@ def _bench(args: argparse.Namespace) -> int:
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
     scale = POSTERIOR_SCALE if args.posterior_scale is None else args.posterior_scale
-    options = Options(vad_aggressiveness=args.vad,
-                      posterior_scale=None if args.viterbi_boundaries or scale <= 0 else scale)
+    options = Options(vad_aggressiveness=args.vad, posterior_scale=scale if scale > 0 else None)
     say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
     recipe = bench.heldout_recipe(resources.model, args.model, utterances)
@@ -447,7 +446,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
     p.add_argument("--vad", type=int, choices=range(4), default=3)
     p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
-    p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
     p.add_argument("--posterior-scale", type=float, metavar="S",
                    help="scale of the emission log-likelihoods in the posterior boundary "
                         f"placement (default {POSTERIOR_SCALE}; 0: the Viterbi path's edges)")
