@@ -259,16 +259,18 @@ def run_heldout(
     config: AdaptConfig,
     workers: int = 2,
     progress: Callable[[str], None] | None = None,
+    train_speakers: int | None = None,
 ) -> Tally:
     """Speaker-held-out scores of a model fitted on this corpus.
 
     For each speaker, the prior at ``prior_path`` is fitted (as the recipe
-    does) on the other speakers' utterances only, then scored on the
-    held-out speaker's; the rounds run in parallel and their counts are pooled.
+    does) on the other speakers' utterances only (or on ``train_speakers`` of
+    them, :func:`training_speakers`), then scored on the held-out speaker's;
+    the rounds run in parallel and their counts are pooled.
     """
     total = Tally()
     for speaker, tally in heldout_rounds(utterances, prior_path, config, functools.partial(
-            _score_round, options=options), workers):
+            _score_round, options=options), workers, train_speakers):
         total.merge(tally)
         if progress:
             progress(f"held out {speaker}: {tally.utterances} utterances scored")
@@ -298,18 +300,21 @@ def heldout_rounds(
     config: AdaptConfig,
     evaluate: Evaluate,
     workers: int = 2,
+    train_speakers: int | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """For each speaker in turn: fit the prior (as the recipe does) on the other
-    speakers' utterances, then ``evaluate(test, corpus, resources)`` on that
-    speaker's. ``evaluate`` must be picklable (a module-level function or a
-    ``functools.partial`` of one); rounds run ``workers`` at a time.
+    speakers' utterances (or ``train_speakers`` of them, :func:`training_speakers`),
+    then ``evaluate(test, corpus, resources)`` on that speaker's. ``evaluate``
+    must be picklable (a module-level function or a ``functools.partial`` of
+    one); rounds run ``workers`` at a time.
 
     Yields
     ------
     (speaker, result) in speaker order.
     """
     speakers = sorted({speaker_of(u) for u in utterances})
-    jobs = [(list(utterances), s, Path(prior_path), config, evaluate) for s in speakers]
+    jobs = [(list(utterances), s, training_speakers(speakers, s, train_speakers),
+             Path(prior_path), config, evaluate) for s in speakers]
     # spawned, not forked: a fork of a process that runs other threads (a server,
     # a test client) can inherit a lock held by one of them and wait forever
     spawn = multiprocessing.get_context("spawn")
@@ -318,10 +323,32 @@ def heldout_rounds(
         yield from zip(speakers, pool.map(_heldout_round, jobs), strict=True)
 
 
-def _heldout_round(job: tuple[list[Utterance], str, Path, AdaptConfig, Evaluate]) -> Any:
-    utterances, speaker, prior_path, config, evaluate = job
+def training_speakers(speakers: Sequence[str], held_out: str, count: int | None = None,
+                      ) -> list[str]:
+    """The speakers a held-out round trains on: all but ``held_out``, or the
+    ``count`` that follow it in ``speakers``' order, wrapping round (so, over
+    the rounds, every speaker is trained on equally often; for a learning curve).
+
+    Raises
+    ------
+    ValueError
+        If ``count`` is not between 1 and the number of other speakers.
+    """
+    others = len(speakers) - 1
+    if count is None:
+        count = others
+    if not 1 <= count <= others:
+        raise ValueError(f"a held-out round can train on 1 to {others} speakers of this "
+                         f"corpus, not {count}")
+    i = list(speakers).index(held_out)
+    return [speakers[(i + k) % len(speakers)] for k in range(1, count + 1)]
+
+
+def _heldout_round(job: tuple[list[Utterance], str, list[str], Path, AdaptConfig, Evaluate],
+                   ) -> Any:
+    utterances, speaker, trained_on, prior_path, config, evaluate = job
     prior = load_model(prior_path)
-    train = [u for u in utterances if speaker_of(u) != speaker]
+    train = [u for u in utterances if speaker_of(u) in trained_on]
     lexicon = load_resources().lexicon
     resources = Resources(fit_to_corpus(prior, train, config, lexicon), lexicon)
     test = [u for u in utterances if speaker_of(u) == speaker]

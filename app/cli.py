@@ -103,14 +103,22 @@ def _bench(args: argparse.Namespace) -> int:
     resources = load_resources(args.model)
     scale = POSTERIOR_SCALE if args.posterior_scale is None else args.posterior_scale
     options = Options(vad_aggressiveness=args.vad, posterior_scale=scale if scale > 0 else None)
+    recipe = bench.heldout_recipe(resources.model, args.model, utterances)
+    if args.train_speakers is not None:
+        problem = _train_speakers_problem(args, recipe, utterances)
+        if problem:
+            print(f"vowelseg bench: {problem}", file=sys.stderr)
+            return 2
     say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
-    recipe = bench.heldout_recipe(resources.model, args.model, utterances)
     if recipe:
         prior_path, config, n_seen = recipe
+        trained = (f"{args.train_speakers} of the other speakers" if args.train_speakers
+                   else "the other speakers")
         print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
-              "speaker-held-out (prior adapted on the other speakers, each speaker in turn)")
-        tally = bench.run_heldout(utterances, prior_path, options, config, progress=say)
+              f"speaker-held-out (prior adapted on {trained}, each speaker in turn)")
+        tally = bench.run_heldout(utterances, prior_path, options, config, progress=say,
+                                  train_speakers=args.train_speakers)
     else:
         tally = bench.run(utterances, lambda u: segment(u.wav, u.text, resources, options), say)
     metrics = tally.metrics()
@@ -141,6 +149,25 @@ def _bench(args: argparse.Namespace) -> int:
     if args.update_card:
         _record_in_card(args, tally.utterances, metrics, heldout=recipe is not None)
     return 0
+
+
+def _train_speakers_problem(args: argparse.Namespace, recipe: object,
+                            utterances: list) -> str | None:
+    """What is wrong with ``--train-speakers`` here, if anything."""
+    from . import bench
+    from .corpus import speaker_of
+
+    if recipe is None:
+        return ("--train-speakers needs a model the recipe fitted on this corpus (its card "
+                "names the speakers); this one saw none of them")
+    if args.update_card:
+        return "--train-speakers figures do not go in the card: drop --update-card"
+    speakers = sorted({speaker_of(u) for u in utterances})
+    try:
+        bench.training_speakers(speakers, speakers[0], args.train_speakers)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _bench_long(args: argparse.Namespace) -> int:
@@ -449,6 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--posterior-scale", type=float, metavar="S",
                    help="scale of the emission log-likelihoods in the posterior boundary "
                         f"placement (default {POSTERIOR_SCALE}; 0: the Viterbi path's edges)")
+    p.add_argument("--train-speakers", type=int, metavar="K",
+                   help="learning curve: each held-out round fits the recipe on the K speakers "
+                        "after the held-out one (sorted, wrapping round) instead of all others")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--update-card", action="store_true",
                    help="store the figures in the model's card (models/NAME.json)")

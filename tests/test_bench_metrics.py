@@ -76,3 +76,16 @@ def test_failed_utterance_counts_as_all_pause():
     m = tally.metrics()
     assert m["vowel_f1"] == 0.0 and m["pb@50"] == 0.0 and m["wb@50"] == 0.0
     assert m["frame_acc3"] == pytest.approx(0.375)  # the 30 reference pause frames of 80
+
+
+def test_training_speakers_for_a_learning_curve():
+    spk = ["a", "b", "c", "d"]
+    assert bench.training_speakers(spk, "b") == ["c", "d", "a"]
+    assert bench.training_speakers(spk, "c", 2) == ["d", "a"]
+    # over the rounds each speaker is trained on equally often, never on itself
+    rounds = [bench.training_speakers(spk, s, 2) for s in spk]
+    assert all(s not in r for s, r in zip(spk, rounds))
+    assert sorted(x for r in rounds for x in r) == sorted(spk * 2)
+    for bad in (0, 4):
+        with pytest.raises(ValueError, match="1 to 3 speakers"):
+            bench.training_speakers(spk, "a", bad)

@@ -36,3 +36,15 @@ def test_bad_input_exits_2_with_a_message(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "could not decode the audio" in done.stderr
+
+
+def test_bench_train_speakers_is_checked_before_any_work(timit):
+    def bench(*extra):
+        return subprocess.run([sys.executable, "-m", "app.cli", "bench", "--corpus", str(timit),
+                               *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = bench("--train-speakers", "8")
+    assert done.returncode == 2 and "1 to 7 speakers" in done.stderr, done.stderr
+    done = bench("--train-speakers", "3", "--update-card")
+    assert done.returncode == 2 and "drop --update-card" in done.stderr
+    done = bench("--train-speakers", "3", "--model", "models/vowelseg-en-synthetic")
+    assert done.returncode == 2 and "saw none of them" in done.stderr
