@@ -299,6 +299,18 @@ def _bench_robust(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warp_factor(text: str) -> float:
+    """A mel-filter warp factor for ``--vtlp-warps``: a number in 0.7-1.3."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.7 <= value <= 1.3:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a warp factor in 0.7-1.3 "
+                                         "(e.g. 0.9 or 1.1)")
+    return value
+
+
 def _adapt(args: argparse.Namespace) -> int:
     from .corpus import read_corpus, speaker_of
     from .g2p import load_lexicon
@@ -310,6 +322,7 @@ def _adapt(args: argparse.Namespace) -> int:
     utterances = read_corpus(Path(args.corpus))
     config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds),
                          noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db),
+                         vtlp_warps=tuple(args.vtlp_warps),
                          vtln_warps=DEFAULT_WARPS if args.vtln else (),
                          normalisation=args.normalisation,
                          min_duration_percentile=args.min_duration_percentile)
@@ -332,6 +345,8 @@ def _adapt(args: argparse.Namespace) -> int:
                         + (f" --noise {' '.join(args.noise)} --noise-snr-db "
                            f"{' '.join(f'{s:g}' for s in args.noise_snr_db)}"
                            if args.noise else "")
+                        + (f" --vtlp-warps {' '.join(f'{w:g}' for w in args.vtlp_warps)}"
+                           if args.vtlp_warps else "")
                         + (" --vtln" if args.vtln else "")
                         + (f" --normalisation {args.normalisation}" if args.normalisation
                            else "")
@@ -456,6 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "with different noise and SNRs")
     p.add_argument("--noise-snr-db", type=float, nargs=2, default=[5.0, 30.0],
                    metavar=("LOW", "HIGH"), help="SNR range of the noisy copies, dB")
+    p.add_argument("--vtlp-warps", type=_warp_factor, nargs="+", default=[], metavar="W",
+                   help="vocal-tract-length perturbation: add a copy of the data analysed with "
+                        "the mel filters warped by each factor, e.g. 0.9 1.1 (more voices than "
+                        "the corpus has)")
     p.add_argument("--vtln", action="store_true",
                    help="vocal-tract-length normalisation: store the warp grid 0.80-1.20 in "
                         "the model, so every input voice is warped to fit it (the HMMs are "

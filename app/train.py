@@ -383,6 +383,12 @@ class AdaptConfig:
         (uniformly, per utterance), dB.
     noise_seed : int
         Seed of those draws.
+    vtlp_warps : tuple of float
+        Vocal-tract-length perturbation: each factor ``w`` adds a copy of the
+        data (clean, unperturbed speed) analysed with the mel filters warped
+        by it (:func:`app.features.warp_hz`), so it looks as the same words
+        would from a voice with formants ``1/w`` times as high: more voices
+        than the corpus has. The labels are the clean copy's.
     tau : float
         MAP prior weight in frames (``map``).
     iterations : int
@@ -420,6 +426,7 @@ class AdaptConfig:
     noise: tuple[str, ...] = ()
     noise_snr_db: tuple[float, float] = (5.0, 30.0)
     noise_seed: int = 0
+    vtlp_warps: tuple[float, ...] = ()
     tau: float = 1.0
     iterations: int = 3
     durations: bool = True
@@ -433,7 +440,7 @@ class AdaptConfig:
     def from_dict(cls, data: dict) -> AdaptConfig:
         """From a model card's ``adapt_config`` (JSON turns tuples into lists)."""
         data = dict(data)
-        for key in ("speeds", "noise", "noise_snr_db", "vtln_warps"):
+        for key in ("speeds", "noise", "noise_snr_db", "vtln_warps", "vtlp_warps"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -442,7 +449,7 @@ class AdaptConfig:
 def labelled_examples(
     utterances: Sequence[Utterance], features: FeatureConfig, speed: float = 1.0,
     noise: str | None = None, snr_db: tuple[float, float] = (5.0, 30.0), seed: int = 0,
-    signals: Sequence[np.ndarray] | None = None,
+    signals: Sequence[np.ndarray] | None = None, warp: float = 1.0,
 ) -> list[tuple[np.ndarray, list[tuple[str, int, int]]]]:
     """Features and frame-level ARPAbet labels of hand-labelled utterances.
 
@@ -452,7 +459,8 @@ def labelled_examples(
     (``"white"`` or ``"babble"``) mixes that noise into each utterance at a
     signal-to-noise ratio drawn from ``snr_db`` (see :mod:`app.mix`).
     ``signals`` are the utterances' analysis signals if already decoded
-    (:func:`analysis_signals`).
+    (:func:`analysis_signals`). ``warp`` other than 1 moves the mel filters
+    (vocal-tract-length perturbation; the labels stay).
     """
     rate = features.sample_rate
     if signals is None:
@@ -466,7 +474,7 @@ def labelled_examples(
                                  rng, rate)
         if speed != 1.0:
             signal = librosa.resample(signal, orig_sr=rate * speed, target_sr=rate)
-        feats = mfcc_features(signal, features)
+        feats = mfcc_features(signal, features, warp=warp)
         phones = [(p, s / speed, e / speed) for p, s, e in fold_reference(utt.phones)]
         out.append((feats, frame_segments(phones, len(feats), features.hop_s)))
     return out
@@ -618,6 +626,8 @@ def fit_to_corpus(
     signals = analysis_signals(utterances, prior.features.sample_rate)  # decoded once
     examples = [ex for speed in config.speeds
                 for ex in labelled_examples(utterances, prior.features, speed, signals=signals)]
+    for warp in config.vtlp_warps:
+        examples += labelled_examples(utterances, prior.features, warp=warp, signals=signals)
     for k, kind in enumerate(config.noise):
         examples += labelled_examples(utterances, prior.features, noise=kind,
                                       snr_db=config.noise_snr_db, seed=config.noise_seed + k,

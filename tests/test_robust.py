@@ -76,3 +76,36 @@ def test_held_out_rounds_score_every_speaker_once(timit):
     control = results["nothing changed (false flags)"]
     assert control.altered == sum(len(u.words) for u in corpus)
     assert 0 <= control.flagged <= control.altered
+
+
+def test_vtlp_copies_keep_their_labels_and_join_the_recipe(timit, monkeypatch):
+    """The recipe's vocal-tract-length-perturbed copies (``AdaptConfig.vtlp_warps``):
+    the clean frames analysed through warped mel filters, labels unchanged, one copy per
+    factor on top of the speed copies."""
+    from app import train
+    from app.features import FeatureConfig
+    from app.model import SYNTHETIC_MODEL, load_model
+
+    corpus = read_corpus(timit)[:2]
+    config = FeatureConfig()
+    clean = train.labelled_examples(corpus, config)
+    same = train.labelled_examples(corpus, config, warp=1.0)
+    for w in (0.9, 1.1):
+        warped = train.labelled_examples(corpus, config, warp=w)
+        for (f0, lab0), (f1, lab1), (f2, _) in zip(clean, warped, same, strict=True):
+            assert lab0 == lab1 and f0.shape == f1.shape
+            assert np.array_equal(f0, f2)
+            assert np.abs(f0 - f1).mean() > 0.05  # the warp shows in the features
+    seen = []
+
+    def stop(prior, examples, config):
+        seen.append(len(examples))
+        raise RuntimeError("counted")
+
+    monkeypatch.setattr(train, "adapt_model", stop)
+    prior = load_model(SYNTHETIC_MODEL)
+    for warps in ((), (0.9, 1.1)):
+        cfg = train.AdaptConfig(speeds=(0.9, 1.0), vtlp_warps=warps, boundary_shrink=None)
+        with pytest.raises(RuntimeError, match="counted"):
+            train.fit_to_corpus(prior, corpus, cfg, lexicon=None)
+    assert seen == [4, 8]
