@@ -48,3 +48,5 @@ def test_bench_train_speakers_is_checked_before_any_work(timit):
     assert done.returncode == 2 and "drop --update-card" in done.stderr
     done = bench("--train-speakers", "3", "--model", "models/vowelseg-en-synthetic")
     assert done.returncode == 2 and "saw none of them" in done.stderr
+    done = bench("--as-fitted", "--update-card")
+    assert done.returncode == 2 and "not with --update-card" in done.stderr
