@@ -84,7 +84,7 @@ def test_training_speakers_for_a_learning_curve():
     assert bench.training_speakers(spk, "c", 2) == ["d", "a"]
     # over the rounds each speaker is trained on equally often, never on itself
     rounds = [bench.training_speakers(spk, s, 2) for s in spk]
-    assert all(s not in r for s, r in zip(spk, rounds))
+    assert all(s not in r for s, r in zip(spk, rounds, strict=True))
     assert sorted(x for r in rounds for x in r) == sorted(spk * 2)
     for bad in (0, 4):
         with pytest.raises(ValueError, match="1 to 3 speakers"):
