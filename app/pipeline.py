@@ -15,6 +15,7 @@ import numpy as np
 
 from .adapt import Stats, accumulate, map_update
 from .align import (
+    BLOCK_FRAMES,
     DEFAULT_BEAM,
     STRICT,
     AlignmentGraph,
@@ -102,6 +103,11 @@ class Options:
     posterior_scale: float | None = POSTERIOR_SCALE
 
 
+KEEP_SCORES_FRAMES = 4 * BLOCK_FRAMES
+"""Recordings up to this many frames (82 s at 5 ms; about 8 MB of scores) keep the
+Viterbi search's state scores for the boundary posteriors instead of scoring again."""
+
+
 def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
                     silent: np.ndarray | None = None,
                     garbage_frame_logp: float | None = None,
@@ -128,17 +134,24 @@ def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndar
 
 def window_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
                      silent: np.ndarray | None = None, block_frames: int = 4096,
+                     known: dict[tuple[int, int], np.ndarray] | None = None,
                      ) -> WindowEmissions:
     """State log-likelihoods of short windows of frames, masked as
     :func:`frame_emissions` masks them, for windows asked in time order (as
     :mod:`app.posterior` asks them): all states are scored a block of
     ``block_frames`` at a time, once, and each window reads its states off the
-    block that holds it."""
+    block that holds it. ``known`` blocks (``(first, end)`` -> scores, kept by
+    :func:`align_frames` with the same model and mask) are read, not scored again."""
     frames = frame_emissions(model, feats, pause_mask, silent)
     block = [0, 0, np.empty((0, 0), dtype=np.float32)]  # first, end, log-likelihoods
 
     def emissions(first: int, end: int, columns: np.ndarray) -> np.ndarray:
         if first < block[0] or end > block[1]:
+            held = [(a, b) for a, b in (known or {}) if a <= first and end <= b]
+            if held:
+                block[0], block[1] = held[0]
+                block[2] = known[held[0]]
+                return block[2][first - block[0]:end - block[0], columns]
             block[0], block[1] = first, min(len(feats), max(end, first + block_frames))
             block[2] = frames(block[0], block[1])
         return block[2][first - block[0]:end - block[0], columns]
@@ -151,6 +164,7 @@ def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: Acoustic
                  silent: np.ndarray | None = None,
                  garbage_frame_logp: float | None = None,
                  best_out: np.ndarray | None = None,
+                 keep: dict[tuple[int, int], np.ndarray] | None = None,
                  ) -> tuple[AlignmentGraph, np.ndarray, np.ndarray | None]:
     """Viterbi path with phones kept out of the VAD's pauses where possible.
 
@@ -160,6 +174,10 @@ def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: Acoustic
     ``beam``, then four times wider, then (if its back-pointers fit in
     ``EXACT_SEARCH_BYTES``) exactly. Only if no graph fits are the VAD's
     pauses given up (they cut through a word).
+
+    ``keep``, if given, receives the scored blocks (``(first, end)`` ->
+    state log-likelihoods) of the search that succeeded, for
+    :func:`window_emissions` to reuse; pass it only for short recordings.
 
     Returns
     -------
@@ -175,6 +193,8 @@ def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: Acoustic
     masks = [pause_mask, None] if pause_mask is not None and pause_mask.any() else [None]
     for mask in masks:
         emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp, best_out)
+        if keep is not None:
+            emissions = _keeping(emissions, keep)
         for build in graphs:
             graph = build()
             widths = [beam, 4 * beam]
@@ -187,6 +207,15 @@ def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: Acoustic
                 except AlignmentError:
                     pass
     raise does_not_fit(words, duration_s)
+
+
+def _keeping(emissions: Emissions, keep: dict[tuple[int, int], np.ndarray]) -> Emissions:
+    """``emissions`` that also store each block they score in ``keep`` (a later
+    search over the same frames overwrites the earlier one's)."""
+    def scored(first: int, last: int) -> np.ndarray:
+        keep[first, last] = emissions(first, last)
+        return keep[first, last]
+    return scored
 
 
 def graph_builders(words: list[Word], model: AcousticModel,
@@ -343,9 +372,11 @@ def segment(
     mismatch = options.mismatch
     garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
     best = np.zeros(len(feats), dtype=np.float32)
+    # the search's scores, for the posterior to reuse, where holding them all is cheap
+    keep = {} if len(feats) <= KEEP_SCORES_FRAMES else None
     graph, path, kept_mask = align_frames(graph_builders(words, model, mismatch), model, feats,
                                           mask, words, audio.duration_s, options.beam, silent,
-                                          garbage, best)
+                                          garbage, best, keep)
     scorer = model
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)
@@ -354,10 +385,12 @@ def segment(
                                                  columns, -1))
         scorer = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
         _, path, kept_mask = align_frames([lambda: graph], scorer, feats, mask, words,
-                                          audio.duration_s, options.beam, silent, garbage)
+                                          audio.duration_s, options.beam, silent, garbage,
+                                          keep=keep)
     starts = None
     if options.posterior_scale is not None:
-        starts = boundary_frames(graph, path, window_emissions(scorer, feats, kept_mask, silent),
+        scores = window_emissions(scorer, feats, kept_mask, silent, known=keep)
+        starts = boundary_frames(graph, path, scores,
                                  options.posterior_scale,
                                  reach_frames=round(POSTERIOR_REACH_S / config.hop_s))
     # confidence: the aligned state against the best state of any phone, per frame

@@ -96,3 +96,27 @@ def test_posterior_boundaries_are_closer_to_exact_labels_than_the_paths(syntheti
     posterior = boundary_mae_ms(synthetic, synthetic_model, Options())
     print(f"phone-boundary MAE: Viterbi {viterbi:.1f} ms, posterior {posterior:.1f} ms")
     assert posterior < viterbi - 0.3
+
+
+def test_short_recordings_reuse_the_search_scores(synthetic, monkeypatch):
+    """The posterior reads the state scores the Viterbi search already computed
+    (one scoring per block, not two) and places every boundary where it did when it
+    scored them again."""
+    from app import pipeline
+
+    text, speech = synthetic[0]
+    audio = wav_bytes(speech.samples, speech.sample_rate)
+    calls = []
+    scorer = pipeline.frame_emissions
+
+    def counting(*args, **kwargs):
+        frames = scorer(*args, **kwargs)
+        return lambda first, last: calls.append((first, last)) or frames(first, last)
+
+    monkeypatch.setattr(pipeline, "frame_emissions", counting)
+    reused = segment(audio, text)
+    assert len(calls) == 1
+    monkeypatch.setattr(pipeline, "KEEP_SCORES_FRAMES", 0)
+    scored_again = segment(audio, text)
+    assert len(calls) == 3
+    assert reused.phones == scored_again.phones
