@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-
-from app.api import create_app
-from app.pipeline import load_resources
-from app.synth import available_voices, synthesize
+from vowelseg.pipeline import load_resources
+from vowelseg.service.api import create_app
+from vowelseg.training.synth import available_voices, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMIT = ROOT.parent / "shared" / "data" / "timit-dev"
@@ -66,7 +65,7 @@ def synthetic(voices):
 
 def pad(speech, seconds: float):
     """Put ``seconds`` of low noise before and after a LabelledSpeech."""
-    from app.synth import LabelledSpeech
+    from vowelseg.training.synth import LabelledSpeech
 
     rng = np.random.default_rng(0)
     n = int(seconds * speech.sample_rate)

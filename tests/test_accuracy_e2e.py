@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from vowelseg.bench import metrics as bench
+from vowelseg.hmm.model import SYNTHETIC_MODEL, load_model, save_model
+from vowelseg.phones import phone_class
+from vowelseg.result import PhoneInterval, Segmentation, WordInterval
+from vowelseg.service.api import create_app
+from vowelseg.training import corpus
+from vowelseg.training.recipe import AdaptConfig, fit_to_corpus
 
-from app import bench, corpus
-from app.api import create_app
-from app.model import SYNTHETIC_MODEL, load_model, save_model
-from app.phones import phone_class
-from app.segments import PhoneInterval, Segmentation, WordInterval
-from app.train import AdaptConfig, fit_to_corpus
 from tests.conftest import wav_bytes
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from app.align import build_graph, path_segments, viterbi
-from app.errors import AlignmentError
-from app.features import FeatureConfig
-from app.g2p import Word
-from app.model import AcousticModel
-from app.phones import PHONES
+from vowelseg.align.graph import build_graph, path_segments, viterbi
+from vowelseg.errors import AlignmentError
+from vowelseg.features.mfcc import FeatureConfig
+from vowelseg.hmm.model import AcousticModel
+from vowelseg.phones import PHONES
+from vowelseg.text.g2p import Word
 
 N_STATES = 3
 
@@ -53,7 +52,7 @@ def test_too_few_frames_for_the_transcript_is_an_alignment_error():
 
 
 def test_an_unspoken_word_is_skipped_and_untranscribed_speech_is_absorbed():
-    from app.align import GARBAGE, Mismatch, with_garbage
+    from vowelseg.align.graph import GARBAGE, Mismatch, with_garbage
 
     model = toy_model()
     words = [Word("a", (("K",),), "cmudict"), Word("b", (("T",),), "cmudict"),
@@ -87,7 +86,7 @@ def test_an_unspoken_word_is_skipped_and_untranscribed_speech_is_absorbed():
     ([("K", 9), ("AA", 30), ("SIL", 9), ("T", 9), ("S", 9)], ["K", "*", "SIL", "T", "S"]),
 ])
 def test_untranscribed_speech_is_absorbed_at_the_ends_and_next_to_pauses(spoken, expected):
-    from app.align import GARBAGE, Mismatch, with_garbage
+    from vowelseg.align.graph import GARBAGE, Mismatch, with_garbage
 
     model = toy_model()
     words = [Word("a", (("K",),), "cmudict"), Word("b", (("T",),), "cmudict"),
@@ -127,8 +126,8 @@ def test_a_phone_is_never_aligned_shorter_than_its_minimum_duration():
 def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monkeypatch):
     import dataclasses
 
-    import app.pipeline as pipeline
-    from app.align import STRICT
+    import vowelseg.pipeline as pipeline
+    from vowelseg.align.graph import STRICT
 
     model = dataclasses.replace(toy_model(), min_durations_s={"IH": 0.2})  # 40 frames
     words = [Word("tit", (("T", "IH1", "T"),), "cmudict")]
@@ -146,8 +145,8 @@ def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monke
 def test_minimum_durations_are_a_low_percentile_of_the_labelled_ones_pauses_excepted(tmp_path):
     import dataclasses
 
-    from app.model import load_model, save_model
-    from app.train import learn_min_durations
+    from vowelseg.hmm.model import load_model, save_model
+    from vowelseg.training.recipe import learn_min_durations
 
     feats = np.zeros((400, 1))
     # AE lasts 10, 20, ..., 200 frames; the pause 1 frame

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vowelseg.audio.io import analysis_signal, read_audio, write_wav
+from vowelseg.errors import AudioError, EmptyAudioError, LimitError
 
-from app.audio import analysis_signal, read_audio, write_wav
-from app.errors import AudioError, EmptyAudioError, LimitError
 from tests.conftest import wav_bytes
 
 RNG = np.random.default_rng(1)

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from vowelseg import batch
+from vowelseg.training.corpus import read_corpus
 
-from app import batch
-from app.corpus import read_corpus
 from tests.conftest import ROOT
 
 
@@ -51,7 +51,7 @@ def outputs(out: Path) -> dict[str, bytes]:
 
 def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "app.cli", "batch", str(corpus), str(out), "--workers", "2"]
+    cmd = [sys.executable, "-m", "vowelseg.cli", "batch", str(corpus), str(out), "--workers", "2"]
     first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     deadline = time.time() + 120

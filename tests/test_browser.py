@@ -15,9 +15,9 @@ import subprocess
 import pytest
 import soundfile as sf
 from praatio import textgrid
+from vowelseg.bench.load import start_server, stop_server
+from vowelseg.hmm.model import DEFAULT_MODEL
 
-from app.loadbench import start_server, stop_server
-from app.model import DEFAULT_MODEL
 from tests.conftest import ROOT
 
 BROWSER_DIR = ROOT / "tests" / "browser"

@@ -17,7 +17,7 @@ def test_segment_writes_json_textgrid_and_wav(synthetic, tmp_path):
     wav.write_bytes(wav_bytes(speech.samples, speech.sample_rate))
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "segment", str(wav), text, "--json", f"{out}.json",
+        [sys.executable, "-m", "vowelseg.cli", "segment", str(wav), text, "--json", f"{out}.json",
          "--textgrid", f"{out}.TextGrid", "--wav", f"{out}.wav", "--mode", "mask"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -32,7 +32,7 @@ def test_segment_writes_json_textgrid_and_wav(synthetic, tmp_path):
 def test_bad_input_exits_2_with_a_message(tmp_path):
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"not audio" * 50)
-    done = subprocess.run([sys.executable, "-m", "app.cli", "segment", str(junk), "hello"],
+    done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "segment", str(junk), "hello"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "could not decode the audio" in done.stderr
@@ -40,7 +40,8 @@ def test_bad_input_exits_2_with_a_message(tmp_path):
 
 def test_bench_train_speakers_is_checked_before_any_work(timit):
     def bench(*extra):
-        return subprocess.run([sys.executable, "-m", "app.cli", "bench", "--corpus", str(timit),
+        return subprocess.run([sys.executable, "-m", "vowelseg.cli", "bench", "--corpus",
+                               str(timit),
                                *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
     done = bench("--train-speakers", "8")
     assert done.returncode == 2 and "1 to 7 speakers" in done.stderr, done.stderr

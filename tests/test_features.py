@@ -6,8 +6,7 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
-
-from app.features import (
+from vowelseg.features.mfcc import (
     FeatureConfig,
     delta,
     equalise,
@@ -95,7 +94,7 @@ def test_equalisation_gives_normal_quantiles_whatever_the_scale(timit):
 
 
 def test_heq_models_equalise_and_older_models_keep_mvn(timit):
-    from app.model import SYNTHETIC_MODEL, load_model
+    from vowelseg.hmm.model import SYNTHETIC_MODEL, load_model
 
     y = speech(timit)
     assert load_model(SYNTHETIC_MODEL).features.normalisation == "mvn"  # no key in its JSON

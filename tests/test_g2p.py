@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from app.errors import TranscriptError
-from app.g2p import expand_text, load_lexicon, tokenize, transcript_words
+from vowelseg.errors import TranscriptError
+from vowelseg.text.g2p import expand_text, load_lexicon, tokenize, transcript_words
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +40,9 @@ def test_syllabic_consonants_are_offered(lexicon):
 def test_syllabic_consonants_are_found_where_the_labeller_heard_them(timit):
     # timit-dev words the labeller wrote with el/en/em whose dictionary form has
     # the schwa: the aligner should mostly pick the variant without it
-    from app.corpus import read_corpus
-    from app.g2p import pronounce, syllabic_variants
-    from app.pipeline import load_resources, segment
+    from vowelseg.pipeline import load_resources, segment
+    from vowelseg.text.g2p import pronounce, syllabic_variants
+    from vowelseg.training.corpus import read_corpus
 
     resources = load_resources()
     dropped = []
@@ -101,8 +100,8 @@ def test_g2p_en_and_nltk_are_never_imported():
     import subprocess
     import sys
 
-    code = ("import sys, app.pipeline as p; p.load_resources(); "
-            "from app.g2p import transcript_words; "
+    code = ("import sys, vowelseg.pipeline as p; p.load_resources(); "
+            "from vowelseg.text.g2p import transcript_words; "
             "transcript_words('Zdzislaw paid $3.50 in 1999', p.load_resources().lexicon); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'g2p_en')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,12 +12,12 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-
-from app import bench, longbench
-from app.align import BackPointers, build_graph, viterbi_blocks
-from app.corpus import read_corpus
-from app.features import features_and_silence, normalisation_spans
-from app.pipeline import Options, frame_emissions, segment
+from vowelseg.align.graph import BackPointers, build_graph, viterbi_blocks
+from vowelseg.bench import long as longbench
+from vowelseg.bench import metrics as bench
+from vowelseg.features.mfcc import features_and_silence, normalisation_spans
+from vowelseg.pipeline import Options, frame_emissions, segment
+from vowelseg.training.corpus import read_corpus
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_back_pointers_follow_the_audio_not_the_transcript(corpus, resources):
     back-pointers kept per frame are a small band of them."""
     samples, transcript, _ = longbench.build_recording(corpus, 60.0, seed=3)
     model = resources.model
-    from app.g2p import transcript_words
+    from vowelseg.text.g2p import transcript_words
 
     words = transcript_words(transcript, resources.lexicon)
     graph = build_graph(words, model)

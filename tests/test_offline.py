@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent(
     socket.getaddrinfo = getaddrinfo
 
     import httpx, uvicorn
-    from app.api import create_app
+    from vowelseg.service.api import create_app
 
     server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=0,
                                            log_level="warning"))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vowelseg.align.graph import build_graph, path_segments, viterbi
+from vowelseg.bench import metrics as bench
+from vowelseg.boundaries.posterior import boundary_frames, crossing_mean
+from vowelseg.hmm.model import SYNTHETIC_MODEL
+from vowelseg.pipeline import Options, load_resources, segment
+from vowelseg.text.g2p import Word
+from vowelseg.training.corpus import fold_hypothesis
 
-from app import bench
-from app.align import build_graph, path_segments, viterbi
-from app.corpus import fold_hypothesis
-from app.g2p import Word
-from app.model import SYNTHETIC_MODEL
-from app.pipeline import Options, load_resources, segment
-from app.posterior import boundary_frames, crossing_mean
 from tests.conftest import wav_bytes
 
 STAY = np.log([0.9, 0.9])
@@ -102,7 +102,7 @@ def test_short_recordings_reuse_the_search_scores(synthetic, monkeypatch):
     """The posterior reads the state scores the Viterbi search already computed
     (one scoring per block, not two) and places every boundary where it did when it
     scored them again."""
-    from app import pipeline
+    from vowelseg import pipeline
 
     text, speech = synthetic[0]
     audio = wav_bytes(speech.samples, speech.sample_rate)

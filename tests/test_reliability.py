@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
+from vowelseg.bench.load import start_server, stop_server, worker_pids
+from vowelseg.bench.long import multipart
+from vowelseg.hmm.model import DEFAULT_MODEL
+from vowelseg.service.api import Limits, create_app
 
-from app.api import Limits, create_app
-from app.loadbench import start_server, stop_server, worker_pids
-from app.longbench import multipart
-from app.model import DEFAULT_MODEL
 from tests.conftest import wav_bytes
 
 TEXT = "The birch canoe slid on the smooth planks."

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from app import robust
-from app.corpus import read_corpus
+from vowelseg.bench import robust
+from vowelseg.training.corpus import read_corpus
 
 
 def test_padding_rates_and_a_transcript_word_too_many(timit, resources):
@@ -29,10 +28,10 @@ def test_padding_rates_and_a_transcript_word_too_many(timit, resources):
 def test_noisy_training_copies_are_at_the_drawn_snr_and_keep_their_labels(timit, monkeypatch):
     """The recipe's noisy copies (``AdaptConfig.noise``): same labels, noise at an SNR
     inside the range, babble made of other speakers, never of the speaker itself."""
-    from app import mix
-    from app.corpus import speaker_of
-    from app.features import FeatureConfig
-    from app.train import _with_noise, labelled_examples
+    from vowelseg.features.mfcc import FeatureConfig
+    from vowelseg.training import mix
+    from vowelseg.training.corpus import speaker_of
+    from vowelseg.training.recipe import _with_noise, labelled_examples
 
     corpus = read_corpus(timit)[::10]
     config = FeatureConfig()
@@ -61,9 +60,9 @@ def test_noisy_training_copies_are_at_the_drawn_snr_and_keep_their_labels(timit,
 def test_held_out_rounds_score_every_speaker_once(timit):
     """bench-robust on a model fitted to this corpus scores each speaker with a model
     fitted on the others (a tiny recipe here: two speakers, two utterances each)."""
-    from app.corpus import speaker_of
-    from app.model import SYNTHETIC_MODEL
-    from app.train import AdaptConfig
+    from vowelseg.hmm.model import SYNTHETIC_MODEL
+    from vowelseg.training.corpus import speaker_of
+    from vowelseg.training.recipe import AdaptConfig
 
     by_speaker: dict[str, list] = {}
     for u in read_corpus(timit):
@@ -82,9 +81,9 @@ def test_vtlp_copies_keep_their_labels_and_join_the_recipe(timit, monkeypatch):
     """The recipe's vocal-tract-length-perturbed copies (``AdaptConfig.vtlp_warps``):
     the clean frames analysed through warped mel filters, labels unchanged, one copy per
     factor on top of the speed copies."""
-    from app import train
-    from app.features import FeatureConfig
-    from app.model import SYNTHETIC_MODEL, load_model
+    from vowelseg.features.mfcc import FeatureConfig
+    from vowelseg.hmm.model import SYNTHETIC_MODEL, load_model
+    from vowelseg.training import recipe as train
 
     corpus = read_corpus(timit)[:2]
     config = FeatureConfig()

@@ -224,8 +224,7 @@ def test_audio_sent_as_text_or_json_is_422(client):
 
 def test_limits_are_settings_named_in_the_refusal(speech):
     from fastapi.testclient import TestClient
-
-    from app.api import Limits, create_app
+    from vowelseg.service.api import Limits, create_app
 
     assert Limits().max_duration_s >= 7200  # two hours by default
     assert Limits().max_upload_bytes >= 2 * 3600 * 48000 * 2 * 2  # 2 h, 48 kHz 16-bit stereo
@@ -264,8 +263,7 @@ def test_a_long_upload_is_decoded_from_the_spooled_file(client, synthetic):
 def test_png_shades_the_vowel_intervals(client, timit):
     """The picture's pixels inside the reply's vowels differ from those outside."""
     import matplotlib.image
-
-    from app.render import PNG_SIZE_PX, png_x
+    from vowelseg.render import PNG_SIZE_PX, png_x
 
     wav = (timit / "dr1-fvmh0" / "sa1.wav").read_bytes()
     text = "She had your dark suit in greasy wash water all year."

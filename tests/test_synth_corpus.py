@@ -5,11 +5,10 @@ on one)."""
 from __future__ import annotations
 
 import numpy as np
-
-from app import robust
-from app.corpus import read_corpus, write_corpus
-from app.synth import synthesize, word_spans
-from app.train import labelled_corpus
+from vowelseg.bench import robust
+from vowelseg.training.corpus import read_corpus, write_corpus
+from vowelseg.training.recipe import labelled_corpus
+from vowelseg.training.synth import synthesize, word_spans
 
 
 def test_word_spans_partition_the_spoken_phones(voices):
@@ -47,9 +46,9 @@ def test_a_written_corpus_reads_back_and_aligns_word_by_word(voices, tmp_path, r
 
 def test_bench_robust_runs_on_a_synthetic_corpus_with_chosen_penalties(voices, tmp_path, capsys,
                                                                      monkeypatch):
-    from app import robust
-    from app.align import Mismatch
-    from app.cli import main
+    from vowelseg.align.graph import Mismatch
+    from vowelseg.bench import robust
+    from vowelseg.cli import main
 
     write_corpus(tmp_path, labelled_corpus(3, seed=7))
     seen, real_run = [], robust.run

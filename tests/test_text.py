@@ -7,8 +7,7 @@ CMU dictionary go through the neural model and are reported as ``"neural"``.
 from __future__ import annotations
 
 import pytest
-
-from app.g2p import load_lexicon, transcript_words
+from vowelseg.text.g2p import load_lexicon, transcript_words
 
 TABLE = [
     # numbers, years, ordinals, decimals, fractions, negatives

@@ -8,13 +8,12 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
-
-from app import corpus
-from app.features import FeatureConfig, mel_filterbank, mfcc_features, warp_hz
-from app.model import load_model, save_model
-from app.pipeline import Options, segment
-from app.render import to_json
-from app.vtln import DEFAULT_WARPS, choose_warp, excerpt, speech_spans
+from vowelseg.features.mfcc import FeatureConfig, mel_filterbank, mfcc_features, warp_hz
+from vowelseg.features.vtln import DEFAULT_WARPS, choose_warp, excerpt, speech_spans
+from vowelseg.hmm.model import load_model, save_model
+from vowelseg.pipeline import Options, segment
+from vowelseg.render import to_json
+from vowelseg.training import corpus
 
 
 def test_warp_scales_below_the_knee_and_keeps_the_band_edge():
@@ -120,8 +119,8 @@ def test_noise_around_the_speech_does_not_move_the_warp(timit, resources):
     """The warp is fitted to the speech the VAD found, not to long noisy pauses:
     10 s of silence then 10 s of low noise on both sides leave it where it was
     (bench-robust's padding row; fitted on every frame they had moved it)."""
-    from app import mix
-    from app.audio import Audio
+    from vowelseg.audio.io import Audio
+    from vowelseg.training import mix
 
     rng = np.random.default_rng(0)
     u = next(u for u in corpus.read_corpus(timit) if u.utt_id == "dr7-fblv0/sa1")

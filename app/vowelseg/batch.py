@@ -1,0 +1,217 @@
+"""Batch alignment of a corpus folder (the Montreal Forced Aligner's layout).
+
+Every audio file with a transcript beside it (``name.wav`` + ``name.txt`` or
+``name.lab``; speaker sub-folders allowed) becomes ``OUT/<same path>/name.json``
+and ``name.TextGrid``. Finished files are skipped, so an interrupted run
+resumes where it stopped; outputs are written to a temporary name and renamed,
+so a file is either complete or absent. Work runs on local processes or on a
+Dask distributed cluster, through the same :func:`align_file`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+TRANSCRIPT_SUFFIXES = (".lab", ".txt")
+OUTPUT_SUFFIXES = (".json", ".TextGrid")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file of the corpus: its audio, transcript and output stem."""
+
+    audio: Path
+    transcript: Path
+    out_stem: Path
+
+    def done(self) -> bool:
+        """Both outputs exist (written atomically, so they are complete)."""
+        return all(self.out_stem.with_suffix(s).exists() for s in OUTPUT_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a job: ``error`` is None on success."""
+
+    audio: str
+    error: str | None
+    audio_s: float = 0.0
+
+
+def find_jobs(corpus: Path, out: Path) -> tuple[list[Job], list[Outcome]]:
+    """Audio files with a transcript beside them, and those without one."""
+    jobs, missing = [], []
+    for audio in sorted(p for p in Path(corpus).rglob("*")
+                        if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()):
+        transcript = next((audio.with_suffix(s) for s in TRANSCRIPT_SUFFIXES
+                           if audio.with_suffix(s).exists()), None)
+        if transcript is None:
+            missing.append(Outcome(str(audio), "no .lab or .txt transcript beside it"))
+            continue
+        rel = audio.relative_to(corpus)
+        jobs.append(Job(audio, transcript, Path(out) / rel.parent / rel.stem))
+    return jobs, missing
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(data)
+    os.replace(tmp, path)
+
+
+def align_file(job: Job, model: str | None = None) -> Outcome:
+    """Align one file and write its outputs; a failure is returned, not raised."""
+    from vowelseg.errors import VowelsegError
+    from vowelseg.hmm.model import DEFAULT_MODEL
+    from vowelseg.pipeline import load_resources, segment
+    from vowelseg.render import to_json, to_textgrid
+
+    try:
+        transcript = job.transcript.read_text(encoding="utf-8", errors="replace")
+        seg = segment(job.audio, transcript, load_resources(Path(model or DEFAULT_MODEL)))
+    except VowelsegError as exc:
+        return Outcome(str(job.audio), exc.message)
+    except Exception as exc:  # reported in the summary, the batch goes on
+        return Outcome(str(job.audio), f"{type(exc).__name__}: {exc}")
+    write_atomic(job.out_stem.with_suffix(".TextGrid"), to_textgrid(seg))
+    write_atomic(job.out_stem.with_suffix(".json"), json.dumps(to_json(seg), indent=1) + "\n")
+    return Outcome(str(job.audio), None, seg.duration)
+
+
+def _worker_setup() -> None:
+    """Pool workers use one BLAS thread each (the processes are the parallelism)
+    and exit if the batch process that started them dies (killed, not stopped)."""
+    import threading
+
+    from vowelseg.hmm.model import one_blas_thread
+
+    one_blas_thread()
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outcome]:
+    """Jobs on a local process pool, yielded as they finish."""
+    if workers <= 1:
+        for job in jobs:
+            yield align_file(job, model)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup) as pool:
+        futures = [pool.submit(align_file, job, model) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def run_dask(jobs: list[Job], address: str | object, model: str | None) -> Iterator[Outcome]:
+    """Jobs on a Dask distributed cluster (an address or a ``Client``), as they finish."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    client = address if isinstance(address, Client) else Client(address)
+    try:
+        futures = client.map(align_file, jobs, model=model, pure=False)
+        for future in dask_completed(futures):
+            yield future.result()
+    finally:
+        if client is not address:
+            client.close()
+
+
+def progress_line(done: int, total: int, failed: int, start: float, width: int = 30) -> str:
+    """``[#####.....] 50/100 files, 2 failed, 40.0 files/min``."""
+    filled = int(width * done / max(1, total))
+    rate = 60.0 * done / max(1e-9, time.time() - start)
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files, "
+            f"{failed} failed, {rate:.0f} files/min")
+
+
+def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = None,
+        model: str | None = None, say: Callable[[str], None] | None = None,
+        progress: Callable[[int, int, int, float], None] | None = None) -> dict:
+    """Align a corpus folder; returns counts, failures and throughput.
+
+    ``say`` receives messages; ``progress(done, total, failed, start_time)`` is
+    called after every file.
+    """
+    jobs, failures = find_jobs(Path(corpus), Path(out))
+    for stale in Path(out).rglob(".*.tmp"):  # left by a run killed mid-write
+        stale.unlink()
+    todo = [j for j in jobs if not j.done()]
+    if say:
+        say(f"{len(jobs)} files with transcripts, {len(jobs) - len(todo)} already done, "
+            f"{len(todo)} to align"
+            + (f", {len(failures)} without a transcript" if failures else ""))
+    start = time.time()
+    outcomes: Iterable[Outcome] = (run_dask(todo, dask, model) if dask is not None
+                                   else run_local(todo, workers, model))
+    done = failed = 0
+    audio_s = 0.0
+    for outcome in outcomes:
+        done += 1
+        audio_s += outcome.audio_s
+        if outcome.error:
+            failed += 1
+            failures.append(outcome)
+        if progress:
+            progress(done, len(todo), failed, start)
+    wall = time.time() - start
+    if failures:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        write_atomic(Path(out) / "failures.tsv",
+                     "".join(f"{f.audio}\t{f.error}\n" for f in failures))
+    return {"files": len(jobs), "skipped": len(jobs) - len(todo), "aligned": done - failed,
+            "failed": [(f.audio, f.error) for f in failures], "wall_s": wall,
+            "files_per_min": 60.0 * done / wall if wall > 0 else 0.0, "audio_s": audio_s}
+
+
+class _Progress:
+    """A progress bar on standard error: redrawn in place on a terminal (at most 5
+    times a second), a line per tenth of the work otherwise (logs, CI)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.tenth = -1
+
+    def __call__(self, done: int, total: int, failed: int, start: float) -> None:
+        line = progress_line(done, total, failed, start)
+        if self.tty:
+            if time.time() - self.last > 0.2 or done == total:
+                end = "\n" if done == total else ""
+                print("\r" + line, end=end, file=sys.stderr, flush=True)
+                self.last = time.time()
+        elif 10 * done // max(1, total) > self.tenth:
+            self.tenth = 10 * done // max(1, total)
+            print(line, file=sys.stderr, flush=True)
+
+
+def main(args: object) -> int:
+    """``vowelseg batch`` (argparse namespace with corpus, out, workers, dask, model)."""
+    summary = run(Path(args.corpus), Path(args.out), args.workers, args.dask,
+                  str(args.model), say=lambda m: print(m, file=sys.stderr),
+                  progress=_Progress())
+    where = f"Dask cluster {args.dask}" if args.dask else f"{args.workers} local workers"
+    print(f"aligned {summary['aligned']} files ({summary['audio_s']:.0f} s of audio) in "
+          f"{summary['wall_s']:.1f} s on {where}: {summary['files_per_min']:.0f} files/min; "
+          f"{summary['skipped']} already done, {len(summary['failed'])} failed")
+    for audio, why in summary["failed"]:
+        print(f"FAILED {audio}: {why}")
+    if summary["failed"]:
+        print(f"(also in {Path(args.out) / 'failures.tsv'})")
+    return 1 if summary["failed"] else 0

@@ -1,0 +1,208 @@
+"""Renderings of a :class:`vowelseg.result.Segmentation`: JSON, TextGrid, WAV, PNG."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from praatio import textgrid
+
+from vowelseg.audio.io import Audio, analysis_signal, write_wav
+from vowelseg.result import Segmentation
+
+WAV_MODES = ("concat", "mask")
+DEFAULT_FADE_S = 0.005
+
+
+def to_json(seg: Segmentation) -> dict:
+    """The reply body of ``POST /segment`` with ``output=json``."""
+    return {
+        "duration": seg.duration,
+        "sample_rate": seg.sample_rate,
+        "vtln_warp": seg.vtln_warp,
+        "words": [
+            {"word": w.word, "start": w.start, "end": w.end,
+             "pronunciation": list(w.pronunciation), "source": w.source, "found": w.found,
+             "confidence": w.confidence}
+            for w in seg.words
+        ],
+        "phones": [
+            {"phone": p.phone, "start": p.start, "end": p.end, "class": p.cls, "word": p.word,
+             "confidence": p.confidence}
+            for p in seg.phones
+        ],
+        "vowels": [
+            {"phone": p.phone, "start": p.start, "end": p.end, "word": seg.words[p.word].word,
+             "confidence": p.confidence}
+            for p in seg.vowels
+        ],
+        "pauses": [{"start": a, "end": b} for a, b in seg.pauses],
+        "untranscribed": [{"start": a, "end": b} for a, b in seg.untranscribed],
+    }
+
+
+def to_textgrid(seg: Segmentation) -> str:
+    """A Praat long-format TextGrid with tiers ``words``, ``phones``, ``vowels``
+    and ``confidence`` (each found word's confidence, as its label)."""
+    tiers = {
+        "words": [(w.start, w.end, w.word) for w in seg.words if w.found],
+        "phones": [(p.start, p.end, p.phone) for p in seg.phones],
+        "vowels": [(p.start, p.end, p.phone) for p in seg.vowels],
+        "confidence": [(w.start, w.end, f"{w.confidence:.2f}") for w in seg.words if w.found],
+    }
+    grid = textgrid.Textgrid(0.0, seg.duration)
+    for name, entries in tiers.items():
+        grid.addTier(textgrid.IntervalTier(name, entries, 0.0, seg.duration))
+    with tempfile.TemporaryDirectory(prefix="vowelseg-tg-") as tmp:
+        path = Path(tmp) / "out.TextGrid"
+        grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+        return path.read_text()
+
+
+def vowel_spans(seg: Segmentation, sample_rate: int, n_samples: int) -> list[tuple[int, int]]:
+    """Vowel intervals as sample ranges ``[a, b)`` at ``sample_rate``, touching ones merged."""
+    spans: list[tuple[int, int]] = []
+    for p in seg.vowels:
+        a = max(0, min(n_samples, int(round(p.start * sample_rate))))
+        b = max(0, min(n_samples, int(round(p.end * sample_rate))))
+        if b <= a:
+            continue
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _ramp(samples: np.ndarray, rising: bool) -> np.ndarray:
+    """``samples`` faded in (rising) or out with a raised-cosine, same dtype."""
+    n = len(samples)
+    if n == 0:
+        return samples
+    gain = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 1) / (n + 1))
+    if not rising:
+        gain = gain[::-1]
+    faded = samples.astype(np.float64) * gain[:, None]
+    if samples.dtype.kind == "i":
+        faded = np.round(faded)
+    return faded.astype(samples.dtype)
+
+
+def vowel_samples(audio: Audio, seg: Segmentation, mode: str = "concat",
+                  fade_s: float = DEFAULT_FADE_S) -> np.ndarray:
+    """The input's vowel samples, untouched, in the input's type and rate.
+
+    Parameters
+    ----------
+    mode : {"concat", "mask"}
+        ``concat``: the vowels back to back. ``mask``: same length as the
+        input with everything but the vowels set to zero.
+    fade_s : float
+        Length of the fade taken from the audio just *outside* each vowel
+        (fade-in before, fade-out after), so cuts do not click while the
+        vowel samples themselves stay bit-exact. 0 for no fade.
+    """
+    if mode not in WAV_MODES:
+        raise ValueError(f"mode must be one of {WAV_MODES}")
+    x = audio.samples
+    n = len(x)
+    fade = int(round(fade_s * audio.sample_rate))
+    spans = vowel_spans(seg, audio.sample_rate, n)
+    if mode == "mask":
+        out = np.zeros_like(x)
+        for a, b in spans:
+            out[a:b] = x[a:b]
+            out[max(0, a - fade):a] = _ramp(x[max(0, a - fade):a], rising=True)
+            out[b:min(n, b + fade)] = _ramp(x[b:min(n, b + fade)], rising=False)
+        return out
+    pieces = []
+    for a, b in spans:
+        pieces += [_ramp(x[max(0, a - fade):a], rising=True), x[a:b],
+                   _ramp(x[b:min(n, b + fade)], rising=False)]
+    return np.concatenate(pieces) if pieces else np.zeros((0, x.shape[1]), dtype=x.dtype)
+
+
+def to_wav(audio: Audio, seg: Segmentation, mode: str = "concat",
+           fade_s: float = DEFAULT_FADE_S) -> bytes:
+    """Vowel-only audio as WAV bytes (see :func:`vowel_samples`)."""
+    return write_wav(audio, vowel_samples(audio, seg, mode, fade_s))
+
+
+#: Figure layout of :func:`to_png`, in figure fractions: every panel spans
+#: ``[PNG_LEFT, PNG_LEFT + PNG_WIDTH]`` horizontally and covers 0 s to the end.
+PNG_SIZE_PX = (1200, 520)
+PNG_LEFT, PNG_WIDTH = 0.06, 0.92
+VOWEL_COLOUR = "#f08c00"
+
+
+def png_x(time_s: float, duration_s: float, width_px: int = PNG_SIZE_PX[0]) -> float:
+    """Pixel column of ``time_s`` in a picture made by :func:`to_png`."""
+    return (PNG_LEFT + PNG_WIDTH * time_s / duration_s) * width_px
+
+
+def envelope(signal: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column minimum and maximum of ``signal`` (a waveform drawn at any length)."""
+    n = max(1, len(signal) // columns)
+    usable = signal[: n * (len(signal) // n)].reshape(-1, n)
+    return usable.min(axis=1), usable.max(axis=1)
+
+
+def spectrogram_db(signal: np.ndarray, sample_rate: int, columns: int) -> np.ndarray:
+    """Power spectrogram in dB (``(freq, time)``), at most ``columns`` frames."""
+    n_fft = 512
+    hop = max(sample_rate // 200, len(signal) // columns)
+    if len(signal) < n_fft:
+        signal = np.pad(signal, (0, n_fft - len(signal)))
+    frames = np.lib.stride_tricks.sliding_window_view(signal, n_fft)[::hop]
+    power = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2
+    db = 10 * np.log10(np.maximum(power, 1e-12))
+    return np.maximum(db, db.max() - 80).T
+
+
+def to_png(audio: Audio, seg: Segmentation) -> bytes:
+    """A picture for looking before trusting: waveform and spectrogram with the
+    vowel intervals shaded and labelled, the words underneath."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rate = 16000
+    signal = analysis_signal(audio, rate)
+    duration = seg.duration
+    width, height = PNG_SIZE_PX
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    wave = fig.add_axes((PNG_LEFT, 0.66, PNG_WIDTH, 0.28))
+    spec = fig.add_axes((PNG_LEFT, 0.20, PNG_WIDTH, 0.44), sharex=wave)
+    text = fig.add_axes((PNG_LEFT, 0.04, PNG_WIDTH, 0.14), sharex=wave)
+    lo, hi = envelope(signal, int(width * PNG_WIDTH))
+    t = np.linspace(0, len(signal) / rate, len(lo))
+    wave.fill_between(t, lo, hi, color="#1f3b73", linewidth=0)
+    peak = max(1e-6, float(np.abs(signal).max()))
+    wave.set_ylim(-1.1 * peak, 1.1 * peak)
+    spec.imshow(spectrogram_db(signal, rate, 2 * width), origin="lower", aspect="auto",
+                cmap="Greys", extent=(0, len(signal) / rate, 0, rate / 2))
+    spec.set_ylabel("Hz")
+    for v in seg.vowels:
+        for ax in (wave, spec):
+            ax.axvspan(v.start, v.end, color=VOWEL_COLOUR, alpha=0.45, linewidth=0)
+        wave.text((v.start + v.end) / 2, 1.05 * peak, v.phone, ha="center", va="top",
+                  fontsize=7, color="#6b3a00", clip_on=True)
+    for w in (w for w in seg.words if w.found):
+        text.axvline(w.start, color="#999999", linewidth=0.5)
+        text.text((w.start + w.end) / 2, 0.5, w.word, ha="center", va="center", fontsize=8,
+                  clip_on=True)
+    text.set_ylim(0, 1)
+    for ax in (wave, text):
+        ax.set_yticks([])
+    for ax in (wave, spec):
+        ax.tick_params(labelbottom=False)
+    text.set_xlabel("seconds")
+    wave.set_xlim(0, duration)
+    wave.set_title(f"{len(seg.vowels)} vowels (shaded), {len(seg.words)} words", fontsize=9)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,194 @@
+"""From an alignment path to timed words, phones, vowels and pauses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vowelseg.align.graph import GARBAGE_WORD, AlignmentGraph, path_segments
+from vowelseg.phones import base_phone, broad_class, phone_class
+from vowelseg.text.g2p import Word
+
+
+@dataclass(frozen=True)
+class PhoneInterval:
+    """A phone in time. ``word`` indexes :attr:`Segmentation.words`."""
+
+    phone: str
+    start: float
+    end: float
+    cls: str
+    word: int
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class WordInterval:
+    """A word in time, with the pronunciation the aligner chose."""
+
+    word: str
+    start: float
+    end: float
+    pronunciation: tuple[str, ...]
+    source: str
+    found: bool = True
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The result of :func:`vowelseg.pipeline.segment`. Times in seconds from the
+    start of the original file; ``vtln_warp`` is the mel-filter warp the voice
+    was analysed with (:mod:`vowelseg.features.vtln`; 1: none)."""
+
+    duration: float
+    sample_rate: int
+    words: list[WordInterval]
+    phones: list[PhoneInterval]
+    pauses: list[tuple[float, float]]
+    untranscribed: list[tuple[float, float]] = field(default_factory=list)
+    vtln_warp: float = 1.0
+
+    @property
+    def vowels(self) -> list[PhoneInterval]:
+        """The phones of class ``"vowel"``."""
+        return [p for p in self.phones if p.cls == "vowel"]
+
+
+def frame_edge_s(frame: float, hop_s: float, duration_s: float) -> float:
+    """Time of the edge before ``frame`` (frame ``t`` is centred on ``t*hop_s``)."""
+    return float(min(duration_s, max(0.0, (frame - 0.5) * hop_s)))
+
+
+#: Confidence = exp(LLR / CONFIDENCE_SCALE_NATS), LLR being the mean per-frame
+#: log-likelihood ratio of the aligned states against the best state of any
+#: phone at each frame (a free state loop): 1 = as good as unconstrained decoding.
+CONFIDENCE_SCALE_NATS = 4.0
+#: Below this a word or phone is reported as doubtful (``"low_confidence"``).
+LOW_CONFIDENCE = 0.2
+
+
+def confidence_of(llr: float) -> float:
+    """Map a mean per-frame log-likelihood ratio (<= 0) to (0, 1]."""
+    return round(float(np.exp(min(0.0, llr) / CONFIDENCE_SCALE_NATS)), 3)
+
+
+def build_segmentation(
+    graph: AlignmentGraph,
+    path: np.ndarray,
+    words: list[Word],
+    hop_s: float,
+    duration_s: float,
+    sample_rate: int,
+    frame_llr: np.ndarray | None = None,
+    run_starts: np.ndarray | None = None,
+) -> Segmentation:
+    """Turn a Viterbi frame path into a :class:`Segmentation`.
+
+    ``frame_llr`` (per frame, the aligned state's log-likelihood minus the best
+    state's) gives each phone its confidence; without it all are 1.
+    ``run_starts`` (per run of the path, a fractional start frame, e.g. from
+    :func:`vowelseg.boundaries.posterior.boundary_frames`) places the boundaries; without it
+    they are the path's frame edges.
+    """
+    n_frames = len(path)
+    phones: list[PhoneInterval] = []
+    pauses: list[tuple[float, float]] = []
+    untranscribed: list[tuple[float, float]] = []
+    runs = path_segments(graph, path)
+    if frame_llr is not None and runs:
+        starts = np.array([a for _, a, _ in runs])
+        lengths = np.array([b - a for _, a, b in runs])
+        run_llr = np.add.reduceat(frame_llr.astype(np.float64), starts) / lengths
+    for k, (slot_index, a, b) in enumerate(runs):
+        slot = graph.slots[slot_index]
+        first = a if run_starts is None else run_starts[k]
+        end_frame = b if run_starts is None or b == n_frames else run_starts[k + 1]
+        start = frame_edge_s(first, hop_s, duration_s)
+        end = duration_s if b == n_frames else frame_edge_s(end_frame, hop_s, duration_s)
+        if end <= start:
+            continue
+        span = (round(start, 5), round(end, 5))
+        if slot.word == GARBAGE_WORD:
+            untranscribed.append(span)
+        elif slot.word < 0:
+            pauses.append(span)
+        else:
+            conf = 1.0 if frame_llr is None else confidence_of(float(run_llr[k]))
+            phones.append(PhoneInterval(slot.phone, *span, phone_class(slot.phone), slot.word,
+                                        conf))
+    timed = word_intervals([w.text for w in words], [w.source for w in words], phones)
+    return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses, untranscribed)
+
+
+def word_intervals(texts: list[str], sources: list[str],
+                   phones: list[PhoneInterval]) -> list[WordInterval]:
+    """Each transcript word's span, chosen pronunciation and confidence, from its
+    phones (one pass). A word left out by the aligner (not spoken) comes back
+    with ``found=False``, no phones and zero length where it would have been."""
+    mine: list[list[PhoneInterval]] = [[] for _ in texts]
+    for p in phones:
+        mine[p.word].append(p)
+    out: list[WordInterval] = []
+    t = 0.0
+    for text, source, ps in zip(texts, sources, mine, strict=True):
+        if not ps:
+            out.append(WordInterval(text, t, t, (), source, found=False, confidence=0.0))
+            continue
+        weights = np.array([p.end - p.start for p in ps])
+        logs = np.log(np.maximum([p.confidence for p in ps], 1e-6))
+        conf = float(np.exp((weights * logs).sum() / max(1e-9, weights.sum())))
+        out.append(WordInterval(text, ps[0].start, ps[-1].end, tuple(p.phone for p in ps),
+                                source, True, round(conf, 3)))
+        t = ps[-1].end
+    return out
+
+
+def boundary_key(left: str, right: str) -> str:
+    """Name of a boundary type: ``"vowel>stop"`` (broad classes of the two phones)."""
+    return f"{broad_class(left)}>{broad_class(right)}"
+
+
+def pair_key(left: str, right: str) -> str:
+    """Name of a boundary between two given phones: ``"AE>T"`` (stress dropped;
+    a pause is ``SIL``)."""
+    return f"{base_phone(left)}>{base_phone(right)}"
+
+
+def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
+                     min_phone_s: float = 0.01) -> Segmentation:
+    """Move every boundary between two touching phones (pauses included) by the
+    learned offset of its phone pair, or else of its type, keeping each phone at
+    least ``min_phone_s`` long.
+
+    Parameters
+    ----------
+    offsets_s : dict
+        Seconds to add to a boundary's time, by :func:`pair_key` (``"AE>T"``)
+        and by :func:`boundary_key` (``"vowel>stop"``, for pairs not listed).
+    """
+    if not offsets_s:
+        return seg
+    units = _timeline(seg)
+    for i in range(len(units) - 1):
+        left, right = units[i], units[i + 1]
+        if abs(left[2] - right[1]) > 1e-9:
+            continue
+        shift = offsets_s.get(pair_key(left[0], right[0]),
+                              offsets_s.get(boundary_key(left[0], right[0]), 0.0))
+        t = min(max(left[2] + shift, left[1] + min_phone_s), right[2] - min_phone_s)
+        if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
+            left[2] = right[1] = round(t, 5)
+    phones = [PhoneInterval(p.phone, u[1], u[2], p.cls, p.word, p.confidence)
+              for p, u in zip(seg.phones, (u for u in units if u[3] is not None), strict=True)]
+    pauses = [(u[1], u[2]) for u in units if u[3] is None]
+    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
+    return Segmentation(seg.duration, seg.sample_rate, words, phones, pauses, seg.untranscribed)
+
+
+def _timeline(seg: Segmentation) -> list[list]:
+    """Phones and pauses in time order as ``[phone, start, end, phone_or_None]``."""
+    units = [[p.phone, p.start, p.end, p] for p in seg.phones]
+    units += [["SIL", a, b, None] for a, b in seg.pauses]
+    return sorted(units, key=lambda u: (u[1], u[2]))
