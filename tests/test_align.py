@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from vowelseg.align.graph import build_graph, path_segments, viterbi
+from vowelseg.align.graph import build_graph, path_segments
 from vowelseg.errors import AlignmentError
 from vowelseg.features.mfcc import FeatureConfig
 from vowelseg.hmm.model import AcousticModel
+from vowelseg.hmm.viterbi import viterbi
 from vowelseg.phones import PHONES
 from vowelseg.text.g2p import Word
 
@@ -52,7 +53,8 @@ def test_too_few_frames_for_the_transcript_is_an_alignment_error():
 
 
 def test_an_unspoken_word_is_skipped_and_untranscribed_speech_is_absorbed():
-    from vowelseg.align.graph import GARBAGE, Mismatch, with_garbage
+    from vowelseg.align.graph import GARBAGE, Mismatch
+    from vowelseg.align.search import with_garbage
 
     model = toy_model()
     words = [Word("a", (("K",),), "cmudict"), Word("b", (("T",),), "cmudict"),
@@ -86,7 +88,8 @@ def test_an_unspoken_word_is_skipped_and_untranscribed_speech_is_absorbed():
     ([("K", 9), ("AA", 30), ("SIL", 9), ("T", 9), ("S", 9)], ["K", "*", "SIL", "T", "S"]),
 ])
 def test_untranscribed_speech_is_absorbed_at_the_ends_and_next_to_pauses(spoken, expected):
-    from vowelseg.align.graph import GARBAGE, Mismatch, with_garbage
+    from vowelseg.align.graph import GARBAGE, Mismatch
+    from vowelseg.align.search import with_garbage
 
     model = toy_model()
     words = [Word("a", (("K",),), "cmudict"), Word("b", (("T",),), "cmudict"),
@@ -126,17 +129,17 @@ def test_a_phone_is_never_aligned_shorter_than_its_minimum_duration():
 def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monkeypatch):
     import dataclasses
 
-    import vowelseg.pipeline as pipeline
+    import vowelseg.align.search as search
     from vowelseg.align.graph import STRICT
 
     model = dataclasses.replace(toy_model(), min_durations_s={"IH": 0.2})  # 40 frames
     words = [Word("tit", (("T", "IH1", "T"),), "cmudict")]
-    builders = pipeline.graph_builders(words, model, STRICT)
+    builders = search.graph_builders(words, model, STRICT)
     assert len(builders) == 2  # with the minimum durations, then without
     # the frames are the state log-likelihoods themselves
-    monkeypatch.setattr(pipeline, "state_log_likelihoods", lambda m, f: f.astype(np.float32))
+    monkeypatch.setattr(search, "state_log_likelihoods", lambda m, f: f.astype(np.float32))
     loglik = loglik_for([("T", 6), ("IH", 6), ("T", 6)])  # 18 frames: too few for IH's 40
-    graph, path, _ = pipeline.align_frames(builders, model, loglik, None, words, 0.09)
+    graph, path, _ = search.align_frames(builders, model, loglik, None, words, 0.09)
     assert graph is builders[1]()  # built once, kept
     got = [(graph.slots[s].phone, b - a) for s, a, b in path_segments(graph, path)]
     assert got == [("T", 6), ("IH1", 6), ("T", 6)]

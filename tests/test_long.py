@@ -12,11 +12,13 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-from vowelseg.align.graph import BackPointers, build_graph, viterbi_blocks
+from vowelseg.align.graph import build_graph
+from vowelseg.align.search import frame_emissions
 from vowelseg.bench import long as longbench
 from vowelseg.bench import metrics as bench
 from vowelseg.features.mfcc import features_and_silence, normalisation_spans
-from vowelseg.pipeline import Options, frame_emissions, segment
+from vowelseg.hmm.viterbi import BackPointers, viterbi_blocks
+from vowelseg.pipeline import Options, segment
 from vowelseg.training.corpus import read_corpus
 
 

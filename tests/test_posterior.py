@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from vowelseg.align.graph import build_graph, path_segments, viterbi
+from vowelseg.align.graph import build_graph, path_segments
 from vowelseg.bench import metrics as bench
 from vowelseg.boundaries.posterior import boundary_frames, crossing_mean
 from vowelseg.hmm.model import SYNTHETIC_MODEL
+from vowelseg.hmm.viterbi import viterbi
 from vowelseg.pipeline import Options, load_resources, segment
 from vowelseg.text.g2p import Word
 from vowelseg.training.corpus import fold_hypothesis
@@ -103,17 +104,18 @@ def test_short_recordings_reuse_the_search_scores(synthetic, monkeypatch):
     (one scoring per block, not two) and places every boundary where it did when it
     scored them again."""
     from vowelseg import pipeline
+    from vowelseg.align import search
 
     text, speech = synthetic[0]
     audio = wav_bytes(speech.samples, speech.sample_rate)
     calls = []
-    scorer = pipeline.frame_emissions
+    scorer = search.frame_emissions
 
     def counting(*args, **kwargs):
         frames = scorer(*args, **kwargs)
         return lambda first, last: calls.append((first, last)) or frames(first, last)
 
-    monkeypatch.setattr(pipeline, "frame_emissions", counting)
+    monkeypatch.setattr(search, "frame_emissions", counting)
     reused = segment(audio, text)
     assert len(calls) == 1
     monkeypatch.setattr(pipeline, "KEEP_SCORES_FRAMES", 0)

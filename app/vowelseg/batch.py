@@ -93,7 +93,7 @@ def _worker_setup() -> None:
     and exit if the batch process that started them dies (killed, not stopped)."""
     import threading
 
-    from vowelseg.hmm.model import one_blas_thread
+    from vowelseg.hmm.gmm import one_blas_thread
 
     one_blas_thread()
     parent = os.getppid()

@@ -59,7 +59,7 @@ def _batch(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from vowelseg.hmm.model import one_blas_thread
+    from vowelseg.hmm.gmm import one_blas_thread
     from vowelseg.service.api import LOG_ENV, MODEL_ENV, create_app
 
     os.environ[LOG_ENV] = "1"

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from vowelseg.hmm.model import AcousticModel, load_model, one_blas_thread
+from vowelseg.hmm.gmm import one_blas_thread
+from vowelseg.hmm.model import AcousticModel, load_model
 from vowelseg.pipeline import Options, Resources, load_resources, segment
 from vowelseg.result import Segmentation
 from vowelseg.training.corpus import (

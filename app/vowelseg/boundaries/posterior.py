@@ -15,12 +15,11 @@ pauses are kept; only the times move, and stay in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numba
 import numpy as np
 
 from vowelseg.align.graph import GARBAGE_WORD, AlignmentGraph
+from vowelseg.align.search import WindowEmissions
 from vowelseg.hmm.model import leave_logprob
 
 #: Default scale of the emission log-likelihoods: chosen on synthetic speech with
@@ -29,9 +28,6 @@ POSTERIOR_SCALE = 0.1
 #: Furthest a boundary's window reaches from where the path put it, seconds.
 POSTERIOR_REACH_S = 1.0
 
-#: ``(first_frame, end_frame, columns) -> (end_frame - first_frame, len(columns))``
-#: state log-likelihoods, with the same masking as the Viterbi search had.
-WindowEmissions = Callable[[int, int, np.ndarray], np.ndarray]
 
 
 @numba.njit(cache=True, nogil=True)

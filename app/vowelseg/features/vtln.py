@@ -17,7 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from vowelseg.features.mfcc import features_and_silence
-from vowelseg.hmm.model import AcousticModel, state_log_likelihoods
+from vowelseg.hmm.gmm import state_log_likelihoods
+from vowelseg.hmm.model import AcousticModel
 
 #: The default grid: 0.80 to 1.20 in steps of 0.04 (a man's voice to a child's
 #: against a model of adults; :func:`choose_warp` hill-climbs from 1, so the
@@ -74,7 +75,7 @@ def warp_score(samples: np.ndarray, model: AcousticModel, warp: float) -> float:
     frames = feats[~silent]
     if not len(frames):
         return 0.0
-    return float(state_log_likelihoods(model, frames).max(axis=1).mean())
+    return float(state_log_likelihoods(model.mixtures, frames).max(axis=1).mean())
 
 
 def choose_warp(samples: np.ndarray, model: AcousticModel,

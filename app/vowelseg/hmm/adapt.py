@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from vowelseg.hmm.model import AcousticModel, component_log_likelihoods, logsumexp_last
+from vowelseg.hmm.gmm import component_log_likelihoods, log_sum_components
+from vowelseg.hmm.model import AcousticModel, leave_logprob
+from vowelseg.hmm.viterbi import chain_graph, viterbi
 
 
 @dataclasses.dataclass
@@ -35,8 +37,7 @@ class Stats:
     @classmethod
     def zeros(cls, model: AcousticModel) -> Stats:
         """Empty statistics shaped for ``model``."""
-        n_phones, n_states, n_mix, dim = model.means.shape
-        c = n_phones * n_states
+        c, n_mix, dim = model.mixtures.means.shape
         return cls(np.zeros((c, n_mix)), np.zeros((c, n_mix, dim)), np.zeros((c, n_mix, dim)))
 
 
@@ -46,8 +47,8 @@ def accumulate(stats: Stats, model: AcousticModel, feats: np.ndarray, columns: n
     x, cols = feats[keep].astype(np.float64), columns[keep]
     if not len(x):
         return
-    comp = component_log_likelihoods(model, x)[np.arange(len(x)), cols]  # (T, M)
-    gamma = np.exp(comp - logsumexp_last(comp)[:, None])
+    comp = component_log_likelihoods(model.mixtures, x, cols)  # (T, M)
+    gamma = np.exp(comp - log_sum_components(comp)[:, None])
     np.add.at(stats.occupancy, cols, gamma)
     np.add.at(stats.first, cols, gamma[:, :, None] * x[:, None, :])
     np.add.at(stats.second, cols, gamma[:, :, None] * (x * x)[:, None, :])
@@ -63,10 +64,8 @@ def map_update(model: AcousticModel, stats: Stats, tau: float,
     components follow the data, unseen ones keep the prior.
     """
     shape = model.means.shape
-    n_cols, n_mix, dim = shape[0] * shape[1], shape[2], shape[3]
-    mu0 = model.means.reshape(n_cols, n_mix, dim)
-    var0 = model.variances.reshape(n_cols, n_mix, dim)
-    w0 = model.weights.reshape(n_cols, n_mix)
+    prior = model.mixtures
+    mu0, var0, w0 = prior.means, prior.variances, prior.weights
     n = stats.occupancy[..., None]
     mu = (tau * mu0 + stats.first) / (tau + n)
     out = {"means": mu.reshape(shape)}
@@ -80,48 +79,32 @@ def map_update(model: AcousticModel, stats: Stats, tau: float,
     return dataclasses.replace(model, **out)
 
 
-def segment_state_path(loglik: np.ndarray, stay_logprob: np.ndarray) -> np.ndarray:
-    """Best left-to-right state sequence through one phone's frames.
+def label_columns(model: AcousticModel, loglik: np.ndarray,
+                  segments: Iterable[tuple[str, int, int]]) -> np.ndarray:
+    """State column per frame from phone segments ``(phone, a, b)``; -1 elsewhere.
+
+    Each segment's frames go through its phone's states by the best left-to-right
+    path (Viterbi, starting in the first state and ending in the last); a segment
+    shorter than the phone's states is split evenly.
 
     Parameters
     ----------
     loglik : np.ndarray
-        ``(n_frames, n_states)`` state log-likelihoods of the segment.
-    stay_logprob : np.ndarray
-        ``(n_states,)``.
-
-    Returns
-    -------
-    np.ndarray
-        State index per frame, starting in state 0 and ending in the last
-        state when the segment is long enough; otherwise an even split.
+        ``(n_frames, n_columns)`` state log-likelihoods of the utterance.
+    segments : iterable of (phone, first_frame, end_frame)
     """
-    n, s = loglik.shape
-    if n < s:
-        return (np.arange(n) * s) // n
-    leave = np.log1p(-np.exp(np.minimum(stay_logprob, -1e-6)))
-    score = np.full(s, -np.inf)
-    score[0] = loglik[0, 0]
-    back = np.zeros((n, s), dtype=np.int64)
-    for t in range(1, n):
-        stay = score + stay_logprob
-        move = np.concatenate([[-np.inf], score[:-1] + leave[:-1]])
-        back[t] = np.where(move > stay, np.arange(s) - 1, np.arange(s))
-        score = np.maximum(stay, move) + loglik[t]
-    path = np.empty(n, dtype=np.int64)
-    path[-1] = s - 1
-    for t in range(n - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
-
-
-def label_columns(model: AcousticModel, loglik: np.ndarray,
-                  segments: Iterable[tuple[str, int, int]]) -> np.ndarray:
-    """State column per frame from phone segments ``(phone, a, b)``; -1 elsewhere."""
     columns = np.full(len(loglik), -1, dtype=np.int64)
-    s = model.n_states
+    n_states = model.n_states
+    chains: dict[int, object] = {}
     for phone, a, b in segments:
         p = model.index(phone)
-        path = segment_state_path(loglik[a:b, p * s:(p + 1) * s], model.stay_logprob[p])
-        columns[a:b] = p * s + path
+        cols = np.arange(model.column(p, 0), model.column(p, 0) + n_states)
+        if b - a < n_states:
+            columns[a:b] = cols[(np.arange(b - a) * n_states) // (b - a)]
+            continue
+        if p not in chains:
+            stay = model.stay_logprob[p]
+            chains[p] = chain_graph(np.arange(n_states), stay, leave_logprob(stay))
+        path, _ = viterbi(chains[p], loglik[a:b, cols])
+        columns[a:b] = cols[path]
     return columns

@@ -7,6 +7,7 @@ A model is plain arrays in a :class:`AcousticModel`; it is stored as
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,8 @@ import numpy as np
 
 from vowelseg.errors import ModelError
 from vowelseg.features.mfcc import FeatureConfig
-
-LOG_2PI = float(np.log(2.0 * np.pi))
+from vowelseg.hmm.gmm import Mixtures
+from vowelseg.phones import SILENCE
 
 
 def _bundled_dir() -> Path:
@@ -111,6 +112,40 @@ class AcousticModel:
         """HMM states per phone."""
         return int(self.means.shape[1])
 
+    @property
+    def n_columns(self) -> int:
+        """Columns of a state score matrix: column ``p * n_states + s``
+        (:meth:`column`) is state ``s`` of phone ``p``."""
+        return len(self.phones) * self.n_states
+
+    def column(self, phone_index: int, state: int) -> int:
+        """Score-matrix column of state ``state`` of phone ``phone_index``."""
+        return phone_index * self.n_states + state
+
+    def phone_columns(self, phone_index: int) -> slice:
+        """The score-matrix columns of one phone's states."""
+        return slice(self.column(phone_index, 0), self.column(phone_index + 1, 0))
+
+    @property
+    def silence_columns(self) -> slice:
+        """The columns of the pause model's states."""
+        return self.phone_columns(self.index(SILENCE))
+
+    @property
+    def filler_column(self) -> int:
+        """Column of the untranscribed-speech filler, appended after the phones'
+        (:func:`vowelseg.align.search.with_filler`)."""
+        return self.n_columns
+
+    @functools.cached_property
+    def mixtures(self) -> Mixtures:
+        """The states' Gaussian mixtures, one per column, for
+        :mod:`vowelseg.hmm.gmm` (its precomputed tables kept with it)."""
+        n_mix, dim = self.means.shape[2:]
+        return Mixtures(self.weights.reshape(-1, n_mix),
+                        self.means.reshape(-1, n_mix, dim),
+                        self.variances.reshape(-1, n_mix, dim))
+
     def index(self, phone: str) -> int:
         """Row of ``phone`` in the model arrays."""
         try:
@@ -127,6 +162,13 @@ class AcousticModel:
 def leave_logprob(stay_logprob: np.ndarray) -> np.ndarray:
     """Log probability of leaving each state, given the stay log probability."""
     return np.log1p(-np.exp(np.minimum(stay_logprob, -1e-6)))
+
+
+def stay_from_duration(mean_frames: np.ndarray) -> np.ndarray:
+    """Stay log probability that gives each state a mean duration of
+    ``mean_frames`` (a geometric duration: ``1 / (1 - stay)`` frames); at least
+    just over one frame."""
+    return np.log(1.0 - 1.0 / np.maximum(mean_frames, 1.0 + 1e-3))
 
 
 def save_model(model: AcousticModel, path: Path) -> None:
@@ -175,87 +217,3 @@ def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
         vtln_warps=tuple(float(w) for w in meta.get("vtln_warps", [])),
         min_durations_s={str(k): float(v) for k, v in meta.get("min_durations_s", {}).items()},
     )
-
-
-def component_log_likelihoods(model: AcousticModel, feats: np.ndarray) -> np.ndarray:
-    """Weighted log-likelihood of every frame under every mixture component.
-
-    The diagonal Gaussians are scored for all frames at once as two matrix
-    products.
-
-    Returns
-    -------
-    np.ndarray
-        ``(n_frames, n_phones * n_states, n_mix)`` float64, log of
-        weight times density.
-    """
-    n_phones, n_states, n_mix, dim = model.means.shape
-    mu = model.means.reshape(-1, dim)
-    inv_var = 1.0 / model.variances.reshape(-1, dim)
-    const = (
-        np.log(np.maximum(model.weights.reshape(-1), 1e-30))
-        - 0.5 * (dim * LOG_2PI + np.log(model.variances.reshape(-1, dim)).sum(1))
-        - 0.5 * (mu * mu * inv_var).sum(1)
-    )
-    x = feats.astype(np.float64)
-    comp = const + x @ (mu * inv_var).T - 0.5 * (x * x) @ inv_var.T
-    return comp.reshape(len(x), n_phones * n_states, n_mix)
-
-
-def logsumexp_last(a: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(a), axis=-1))`` computed stably."""
-    peak = a.max(axis=-1)
-    return peak + np.log(np.exp(a - peak[..., None]).sum(axis=-1))
-
-
-def one_blas_thread() -> None:
-    """Limit this process's BLAS libraries (NumPy's and SciPy's, loaded here
-    first: a limit covers only libraries already loaded) to one thread each.
-    For processes whose requests or jobs already run side by side (server
-    workers, batch and benchmark pools): BLAS threads on top of them fight over
-    the cores (two processes on 2 cores: 5-6x slower per utterance)."""
-    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
-def state_log_likelihoods(model: AcousticModel, feats: np.ndarray,
-                          block_frames: int = 4096) -> np.ndarray:
-    """Log-likelihood of every frame under every phone state.
-
-    The diagonal-Gaussian mixtures are scored as one float32 matrix product
-    per block of frames (features and their squares against the stacked
-    means/precisions), then summed over the mixture components.
-
-    Parameters
-    ----------
-    model : AcousticModel
-    feats : np.ndarray
-        ``(n_frames, dim)`` features from :func:`vowelseg.features.mfcc.mfcc_features`.
-    block_frames : int
-        Frames scored at a time (bounds the temporary memory).
-
-    Returns
-    -------
-    np.ndarray
-        ``(n_frames, n_phones * n_states)`` float32; column
-        ``p * n_states + s`` is state ``s`` of phone ``p``.
-    """
-    n_phones, n_states, n_mix, dim = model.means.shape
-    n_cols = n_phones * n_states
-    # components ordered (mixture, state): each mixture's block is contiguous
-    mu = model.means.transpose(2, 0, 1, 3).reshape(n_mix * n_cols, dim)
-    var = model.variances.transpose(2, 0, 1, 3).reshape(n_mix * n_cols, dim)
-    weight = model.weights.transpose(2, 0, 1).reshape(-1)
-    inv_var = 1.0 / var
-    const = (np.log(np.maximum(weight, 1e-30)) - 0.5 * (dim * LOG_2PI + np.log(var).sum(1))
-             - 0.5 * (mu * mu * inv_var).sum(1)).astype(np.float32)
-    table = np.concatenate([(mu * inv_var).T, -0.5 * inv_var.T]).astype(np.float32)
-    out = np.empty((len(feats), n_cols), dtype=np.float32)
-    for first in range(0, len(feats), block_frames):
-        x = np.asarray(feats[first:first + block_frames], dtype=np.float32)
-        comp = (np.concatenate([x, x * x], axis=1) @ table + const).reshape(len(x), n_mix, n_cols)
-        peak = comp.max(axis=1)
-        out[first:first + len(x)] = peak + np.log(np.exp(comp - peak[:, None, :]).sum(axis=1))
-    return out

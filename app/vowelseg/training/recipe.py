@@ -24,7 +24,9 @@ from sklearn.mixture import GaussianMixture
 from vowelseg.audio.io import analysis_signal, read_audio
 from vowelseg.features.mfcc import FeatureConfig, mfcc_features
 from vowelseg.hmm.adapt import Stats, accumulate, label_columns, map_update
-from vowelseg.hmm.model import AcousticModel, state_log_likelihoods
+from vowelseg.hmm.gmm import Mixtures, state_log_likelihoods
+from vowelseg.hmm.model import AcousticModel, stay_from_duration
+from vowelseg.hmm.viterbi import NEG_INF, chain_graph, viterbi
 from vowelseg.phones import PHONES, SILENCE
 from vowelseg.pipeline import Options, Resources, segment
 from vowelseg.text.g2p import Lexicon
@@ -291,17 +293,23 @@ def fit_phone(
         hmm.transmat_ = trans
         hmm.weights_, hmm.means_, hmm.covars_ = weights, means, variances
     # State durations from the Viterbi paths give the stay probabilities,
-    # including the last state's (hmmlearn has no exit transition).
+    # including the last state's (hmmlearn has no exit transition). The paths
+    # are hmmlearn's decoding (start in the first state, end anywhere, its
+    # transitions), searched by the aligner's own Viterbi.
+    with np.errstate(divide="ignore"):
+        log_trans = np.log(hmm.transmat_)
+    chain = chain_graph(np.arange(n_states), np.diag(log_trans),
+                        np.append(np.diag(log_trans, 1), NEG_INF), end_anywhere=True)
+    mixtures = Mixtures(hmm.weights_, hmm.means_, hmm.covars_)
     occupancy = np.zeros(n_states)
     visits = np.zeros(n_states)
     for seg in segments[:500]:
-        path = hmm.predict(seg)
+        path, _ = viterbi(chain, state_log_likelihoods(mixtures, seg, dtype=np.float64))
         for s in range(n_states):
             n = int((path == s).sum())
             occupancy[s] += n
             visits[s] += n > 0
-    mean_dur = np.maximum(occupancy / np.maximum(visits, 1), 1.0 + 1e-3)
-    stay = np.log(1.0 - 1.0 / mean_dur)
+    stay = stay_from_duration(occupancy / np.maximum(visits, 1))
     return hmm.weights_, hmm.means_, hmm.covars_, stay
 
 
@@ -518,7 +526,7 @@ def adapt_model(
         frames = np.zeros(model.stay_logprob.size)
         visits = np.zeros(model.stay_logprob.size)
         for feats, segments in examples:
-            columns = label_columns(model, state_log_likelihoods(model, feats), segments)
+            columns = label_columns(model, state_log_likelihoods(model.mixtures, feats), segments)
             accumulate(stats, model, feats, columns)
             if config.durations:
                 _count_state_visits(columns, frames, visits)
@@ -606,8 +614,7 @@ def _map_stay(prior: AcousticModel, frames: np.ndarray, visits: np.ndarray,
     """Stay log-probabilities from observed mean state durations, shrunk to the prior's."""
     prior_dur = 1.0 / (1.0 - np.exp(prior.stay_logprob.reshape(-1)))
     mean_dur = (tau_visits * prior_dur + frames) / (tau_visits + visits)
-    stay = np.log(1.0 - 1.0 / np.maximum(mean_dur, 1.0 + 1e-3))
-    return stay.reshape(prior.stay_logprob.shape)
+    return stay_from_duration(mean_dur).reshape(prior.stay_logprob.shape)
 
 
 def fit_to_corpus(
