@@ -14,6 +14,7 @@ from vowelseg.hmm.model import SYNTHETIC_MODEL, load_model, save_model
 from vowelseg.phones import phone_class
 from vowelseg.result import PhoneInterval, Segmentation, WordInterval
 from vowelseg.service.api import create_app
+from vowelseg.service.settings import ServiceSettings
 from vowelseg.training import corpus
 from vowelseg.training.recipe import AdaptConfig, fit_to_corpus
 
@@ -76,7 +77,7 @@ def heldout_client(timit, resources, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "heldout"
     save_model(adapted, path)
     test = [u for u in utterances if corpus.speaker_of(u) == held_out]
-    with TestClient(create_app(path)) as client:
+    with TestClient(create_app(ServiceSettings(model=str(path)))) as client:
         yield client, test
 
 

@@ -93,7 +93,7 @@ def boundary_mae_ms(synthetic, resources, options: Options) -> float:
 
 def test_posterior_boundaries_are_closer_to_exact_labels_than_the_paths(synthetic,
                                                                         synthetic_model):
-    viterbi = boundary_mae_ms(synthetic, synthetic_model, Options(posterior_scale=None))
+    viterbi = boundary_mae_ms(synthetic, synthetic_model, Options(boundaries="viterbi"))
     posterior = boundary_mae_ms(synthetic, synthetic_model, Options())
     print(f"phone-boundary MAE: Viterbi {viterbi:.1f} ms, posterior {posterior:.1f} ms")
     assert posterior < viterbi - 0.3

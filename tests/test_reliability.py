@@ -23,7 +23,8 @@ from fastapi.testclient import TestClient
 from vowelseg.bench.load import start_server, stop_server, worker_pids
 from vowelseg.bench.long import multipart
 from vowelseg.hmm.model import DEFAULT_MODEL
-from vowelseg.service.api import Limits, create_app
+from vowelseg.service.api import create_app
+from vowelseg.service.settings import ServiceSettings
 
 from tests.conftest import wav_bytes
 
@@ -120,7 +121,7 @@ def test_other_malformed_requests_get_json_errors(client):
 
 def test_oversized_upload_is_refused_before_its_body_is_read(speech):
     data = wav_bytes(speech.samples, 16000)
-    with TestClient(create_app(limits=Limits(max_upload_bytes=1000))) as small:
+    with TestClient(create_app(ServiceSettings(max_upload_bytes=1000))) as small:
         body, ctype = multipart({"transcript": TEXT}, {"audio": ("x.wav", data * 20)})
         reply = small.post("/segment", content=body, headers={"Content-Type": ctype})
         assert reply.status_code == 413

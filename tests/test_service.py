@@ -224,18 +224,21 @@ def test_audio_sent_as_text_or_json_is_422(client):
 
 def test_limits_are_settings_named_in_the_refusal(speech):
     from fastapi.testclient import TestClient
-    from vowelseg.service.api import Limits, create_app
+    from vowelseg.service.api import create_app
+    from vowelseg.service.settings import ServiceSettings
 
-    assert Limits().max_duration_s >= 7200  # two hours by default
-    assert Limits().max_upload_bytes >= 2 * 3600 * 48000 * 2 * 2  # 2 h, 48 kHz 16-bit stereo
+    assert ServiceSettings().max_duration_s >= 7200  # two hours by default
+    # 2 h of 48 kHz 16-bit stereo
+    assert ServiceSettings().max_upload_bytes >= 2 * 3600 * 48000 * 2 * 2
     data = wav_bytes(speech.samples, 16000)
-    tight = Limits(max_upload_bytes=len(data) // 2, max_duration_s=1.0, max_transcript_chars=10)
-    with TestClient(create_app(limits=tight)) as small:
+    tight = ServiceSettings(max_upload_bytes=len(data) // 2, max_duration_s=1.0,
+                            max_transcript_chars=10)
+    with TestClient(create_app(tight)) as small:
         reply = post(small, data)
         assert reply.status_code == 413
         assert "VOWELSEG_MAX_UPLOAD_BYTES" in reply.json()["error"]
-    roomy = Limits(max_upload_bytes=10 * len(data), max_duration_s=1.0)
-    with TestClient(create_app(limits=roomy)) as short:
+    roomy = ServiceSettings(max_upload_bytes=10 * len(data), max_duration_s=1.0)
+    with TestClient(create_app(roomy)) as short:
         reply = post(short, data)
         assert reply.status_code == 413
         assert "over the limit of 1 s (VOWELSEG_MAX_DURATION_S)" in reply.json()["error"]

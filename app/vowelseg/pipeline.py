@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vowelseg.align.graph import STRICT, Mismatch
 from vowelseg.align.search import (
     KEEP_SCORES_FRAMES,
+    Evidence,
     align_frames,
     check_fits,
+    does_not_fit,
     gc_paused,
     graph_builders,
     pause_frames,
@@ -22,14 +23,14 @@ from vowelseg.align.search import (
 )
 from vowelseg.audio.io import Audio, analysis_signal, read_audio
 from vowelseg.audio.vad import find_pauses
-from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, POSTERIOR_SCALE, boundary_frames
+from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_frames
 from vowelseg.errors import AlignmentError
 from vowelseg.features.mfcc import features_and_silence, n_frames, normalisation_spans
 from vowelseg.features.vtln import choose_warp, speech_spans
 from vowelseg.hmm.adapt import Stats, accumulate, map_update
 from vowelseg.hmm.gmm import column_log_likelihoods
 from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model
-from vowelseg.hmm.viterbi import DEFAULT_BEAM
+from vowelseg.options import Options
 from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
 
@@ -42,61 +43,6 @@ class Resources:
     lexicon: Lexicon
 
 
-@dataclass(frozen=True)
-class Options:
-    """Per-request settings.
-
-    Attributes
-    ----------
-    vad_aggressiveness : int
-        webrtcvad mode 0-3.
-    min_pause_s : float
-        Shortest non-speech stretch treated as a pause.
-    use_vad : bool
-        Forbid phones inside the VAD's pauses.
-    adapt_passes : int
-        Times to adapt the model's means to this recording (MAP, using the
-        previous pass's alignment as labels) and align again; 0 for none.
-    adapt_tau : float
-        MAP prior weight for those passes, in frames.
-    shift_boundaries : bool
-        Apply the model's learned per-type boundary offsets.
-    beam : float
-        Viterbi pruning beam (log-likelihood); ``inf`` for exact search.
-    normalise_between_pauses : bool
-        Normalise the features of each stretch between the VAD's pauses
-        (at least 2 s) on its own, so a long recording with several
-        speakers or rooms is treated like a set of utterances, and leave the
-        pauses out of the statistics.
-    vtln : bool
-        Warp the mel filters to fit the voice to the model (:mod:`vowelseg.features.vtln`),
-        if the model was trained with a grid of warps.
-    mismatch : Mismatch
-        Tolerance for transcript words that were not spoken (skipped, reported
-        ``found: false``) and speech the transcript lacks (absorbed by a filler
-        between words, reported as ``untranscribed``). ``align.STRICT`` (the
-        default) forces every word in; ``align.TOLERANT`` for transcripts that may
-        not match (it costs a little accuracy and speed on ones that do).
-    posterior_scale : float or None
-        Place each boundary at its posterior mean on the aligned path
-        (:mod:`vowelseg.boundaries.posterior`), the emission log-likelihoods scaled by this;
-        None keeps the Viterbi path's frame edges. Default:
-        :data:`vowelseg.boundaries.posterior.POSTERIOR_SCALE`.
-    """
-
-    vad_aggressiveness: int = 3
-    min_pause_s: float = 0.2
-    use_vad: bool = True
-    adapt_passes: int = 0
-    adapt_tau: float = 20.0
-    shift_boundaries: bool = True
-    beam: float = DEFAULT_BEAM
-    normalise_between_pauses: bool = True
-    vtln: bool = True
-    mismatch: Mismatch = STRICT
-    posterior_scale: float | None = POSTERIOR_SCALE
-
-
 @functools.lru_cache(maxsize=4)
 def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
     """Load (once per process and path) the model and the lexicon."""
@@ -107,7 +53,7 @@ def segment(
     audio: Audio | str | Path | bytes,
     transcript: str,
     resources: Resources | None = None,
-    options: Options = Options(),
+    options: Options | None = None,
 ) -> Segmentation:
     """Find every word, phone, vowel and pause of a recording.
 
@@ -119,8 +65,8 @@ def segment(
         The words spoken, in order.
     resources : Resources, optional
         Model and lexicon; the bundled ones by default.
-    options : Options
-        VAD settings.
+    options : Options, optional
+        How to align (:class:`vowelseg.options.Options`); the defaults if None.
 
     Returns
     -------
@@ -134,6 +80,7 @@ def segment(
     """
     if not isinstance(audio, Audio):
         audio = read_audio(audio)
+    options = options or Options()
     resources = resources or load_resources()
     model = resources.model
     words = transcript_words(transcript, resources.lexicon)
@@ -163,27 +110,30 @@ def segment(
     feats, silent = features_and_silence(signal, config, spans, outside, warp=warp)
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
-    garbage = mismatch.garbage_frame_logp if mismatch.garbage_entry_logp is not None else None
+    evidence = Evidence(model, feats, silent, mismatch.garbage_frame_logp
+                        if mismatch.garbage_entry_logp is not None else None)
     best = np.zeros(len(feats), dtype=np.float32)
     # the search's scores, for the posterior to reuse, where holding them all is cheap
     keep = {} if len(feats) <= KEEP_SCORES_FRAMES else None
-    graph, path, kept_mask = align_frames(graph_builders(words, model, mismatch), model, feats,
-                                          mask, words, audio.duration_s, options.beam, silent,
-                                          garbage, best, keep)
-    scorer = model
+    found = align_frames(graph_builders(words, model, mismatch), evidence, mask, options.beam,
+                         best, keep)
+    if found is None:
+        raise does_not_fit(words, audio.duration_s)
+    graph, path, kept_mask = found
     for _ in range(options.adapt_passes):
         stats = Stats.zeros(model)
         columns = graph.node_column[path]
         accumulate(stats, model, feats, np.where(columns < model.n_columns, columns, -1))
         scorer = map_update(model, stats, options.adapt_tau, variances=False, weights=False)
-        _, path, kept_mask = align_frames([lambda: graph], scorer, feats, mask, words,
-                                          audio.duration_s, options.beam, silent, garbage,
-                                          keep=keep)
+        evidence = dataclasses.replace(evidence, model=scorer)
+        found = align_frames([lambda: graph], evidence, mask, options.beam, keep=keep)
+        if found is None:
+            raise does_not_fit(words, audio.duration_s)
+        _, path, kept_mask = found
     starts = None
-    if options.posterior_scale is not None:
-        scores = window_emissions(scorer, feats, kept_mask, silent, known=keep)
-        starts = boundary_frames(graph, path, scores,
-                                 options.posterior_scale,
+    if options.boundaries == "posterior":
+        scores = window_emissions(evidence, kept_mask, known=keep)
+        starts = boundary_frames(graph, path, scores, options.posterior_scale,
                                  reach_frames=round(POSTERIOR_REACH_S / config.hop_s))
     # confidence: the aligned state against the best state of any phone, per frame
     columns = graph.node_column[path]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -180,11 +180,11 @@ def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
         t = min(max(left[2] + shift, left[1] + min_phone_s), right[2] - min_phone_s)
         if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
             left[2] = right[1] = round(t, 5)
-    phones = [PhoneInterval(p.phone, u[1], u[2], p.cls, p.word, p.confidence)
+    phones = [replace(p, start=u[1], end=u[2])
               for p, u in zip(seg.phones, (u for u in units if u[3] is not None), strict=True)]
     pauses = [(u[1], u[2]) for u in units if u[3] is None]
     words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
-    return Segmentation(seg.duration, seg.sample_rate, words, phones, pauses, seg.untranscribed)
+    return replace(seg, words=words, phones=phones, pauses=pauses)
 
 
 def _timeline(seg: Segmentation) -> list[list]:

@@ -5,9 +5,11 @@ with the fall-backs that keep a hard recording alignable."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,22 +32,48 @@ KEEP_SCORES_FRAMES = 4 * BLOCK_FRAMES
 Viterbi search's state scores for the boundary posteriors instead of scoring again."""
 
 
-def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
-                    silent: np.ndarray | None = None,
-                    garbage_frame_logp: float | None = None,
+@dataclass(frozen=True)
+class Evidence:
+    """What the search scores: a recording's features under a model.
+
+    Attributes
+    ----------
+    model : AcousticModel
+    feats : np.ndarray
+        ``(n_frames, dim)`` features.
+    silent : np.ndarray or None
+        ``(n_frames,)`` bool: digital silence, no acoustic evidence; such
+        frames score 0 in every state, so no phone gains or loses by covering
+        them.
+    filler_frame_logp : float or None
+        Append the untranscribed-speech filler's column, scoring each frame as
+        its best speech state plus this (:func:`with_garbage`); None: no filler.
+    """
+
+    model: AcousticModel
+    feats: np.ndarray
+    silent: np.ndarray | None = None
+    filler_frame_logp: float | None = None
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in the recording."""
+        return len(self.feats)
+
+
+def frame_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
                     best_out: np.ndarray | None = None) -> Emissions:
-    """Block-wise state log-likelihoods of ``feats``; with a ``pause_mask``,
-    only silence states may occupy the masked frames. Frames marked ``silent``
-    (digital silence: no acoustic evidence) score 0 in every state, so no
-    phone gains or loses by covering them. With ``garbage_frame_logp`` the
-    untranscribed-speech filler's column is appended. ``best_out`` receives
+    """Block-wise state log-likelihoods of the evidence; with a ``pause_mask``,
+    only silence states may occupy the masked frames. ``best_out`` receives
     each frame's best state log-likelihood (for confidences)."""
+    model, feats, silent = evidence.model, evidence.feats, evidence.silent
+
     def emissions(first: int, last: int) -> np.ndarray:
         loglik = state_log_likelihoods(model.mixtures, feats[first:last])
         if best_out is not None:
             best_out[first:last] = loglik.max(axis=1)
-        if garbage_frame_logp is not None:
-            loglik = with_garbage(loglik, model, garbage_frame_logp)
+        if evidence.filler_frame_logp is not None:
+            loglik = with_garbage(loglik, model, evidence.filler_frame_logp)
         if silent is not None:
             loglik[silent[first:last]] = 0.0
         if pause_mask is None:
@@ -54,17 +82,19 @@ def frame_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndar
     return emissions
 
 
-def window_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.ndarray | None,
-                     silent: np.ndarray | None = None, block_frames: int = 4096,
+def window_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
+                     block_frames: int = BLOCK_FRAMES,
                      known: dict[tuple[int, int], np.ndarray] | None = None,
                      ) -> WindowEmissions:
     """State log-likelihoods of short windows of frames, masked as
     :func:`frame_emissions` masks them, for windows asked in time order (as
-    :mod:`vowelseg.boundaries.posterior` asks them): all states are scored a block of
-    ``block_frames`` at a time, once, and each window reads its states off the
-    block that holds it. ``known`` blocks (``(first, end)`` -> scores, kept by
-    :func:`align_frames` with the same model and mask) are read, not scored again."""
-    frames = frame_emissions(model, feats, pause_mask, silent)
+    :mod:`vowelseg.boundaries.posterior` asks them): all states are scored a
+    block of ``block_frames`` at a time, once, and each window reads its states
+    off the block that holds it. ``known`` blocks (``(first, end)`` -> scores,
+    kept by :func:`align_frames` with the same model and mask) are read, not
+    scored again."""
+    frames = frame_emissions(dataclasses.replace(evidence, filler_frame_logp=None), pause_mask)
+    n_frames = evidence.n_frames
     block = [0, 0, np.empty((0, 0), dtype=np.float32)]  # first, end, log-likelihoods
 
     def emissions(first: int, end: int, columns: np.ndarray) -> np.ndarray:
@@ -74,20 +104,17 @@ def window_emissions(model: AcousticModel, feats: np.ndarray, pause_mask: np.nda
                 block[0], block[1] = held[0]
                 block[2] = known[held[0]]
                 return block[2][first - block[0]:end - block[0], columns]
-            block[0], block[1] = first, min(len(feats), max(end, first + block_frames))
+            block[0], block[1] = first, min(n_frames, max(end, first + block_frames))
             block[2] = frames(block[0], block[1])
         return block[2][first - block[0]:end - block[0], columns]
     return emissions
 
 
-def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: AcousticModel,
-                 feats: np.ndarray, pause_mask: np.ndarray | None, words: list[Word],
-                 duration_s: float, beam: float = DEFAULT_BEAM,
-                 silent: np.ndarray | None = None,
-                 garbage_frame_logp: float | None = None,
+def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], evidence: Evidence,
+                 pause_mask: np.ndarray | None, beam: float = DEFAULT_BEAM,
                  best_out: np.ndarray | None = None,
                  keep: dict[tuple[int, int], np.ndarray] | None = None,
-                 ) -> tuple[AlignmentGraph, np.ndarray, np.ndarray | None]:
+                 ) -> tuple[AlignmentGraph, np.ndarray, np.ndarray | None] | None:
     """Viterbi path with phones kept out of the VAD's pauses where possible.
 
     ``graphs`` build the graphs to try, in order (:func:`graph_builders`: with
@@ -103,32 +130,29 @@ def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], model: Acoustic
 
     Returns
     -------
-    graph, path, mask
+    (graph, path, mask) or None
         The graph that fitted, the node per frame, and the pause mask the
-        path keeps to (None if it had to be given up).
-
-    Raises
-    ------
-    AlignmentError
-        If the transcript cannot fit the audio at all.
+        path keeps to (None if it had to be given up); None if the transcript
+        fits no way (:func:`does_not_fit` says so to the user).
     """
+    n_frames = evidence.n_frames
     masks = [pause_mask, None] if pause_mask is not None and pause_mask.any() else [None]
     for mask in masks:
-        emissions = frame_emissions(model, feats, mask, silent, garbage_frame_logp, best_out)
+        emissions = frame_emissions(evidence, mask, best_out)
         if keep is not None:
             emissions = _keeping(emissions, keep)
         for build in graphs:
             graph = build()
             widths = [beam, 4 * beam]
-            if len(feats) * graph.n_nodes <= EXACT_SEARCH_BYTES:
+            if n_frames * graph.n_nodes <= EXACT_SEARCH_BYTES:
                 widths.append(np.inf)
             for width in widths:
                 try:
-                    path = viterbi_blocks(graph, emissions, len(feats), beam=width)[0]
+                    path = viterbi_blocks(graph, emissions, n_frames, beam=width)[0]
                     return graph, path, mask
                 except AlignmentError:
                     pass
-    raise does_not_fit(words, duration_s)
+    return None
 
 
 def _keeping(emissions: Emissions, keep: dict[tuple[int, int], np.ndarray]) -> Emissions:

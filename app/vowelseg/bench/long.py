@@ -20,14 +20,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from vowelseg.bench.metrics import Tally
-from vowelseg.result import PhoneInterval, Segmentation, WordInterval
+from vowelseg.result import Segmentation
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, read_corpus
 
 LENGTHS_S = (10.0, 60.0, 600.0, 3600.0)
@@ -94,15 +94,15 @@ def cut(seg: Segmentation, start_s: float, end_s: float) -> Segmentation:
     kept = [i for i, w in enumerate(seg.words) if inside(w.start, w.end)]
     words = [seg.words[i] for i in kept]
     first = kept[0] if kept else 0
-    phones = [PhoneInterval(p.phone, clip(p.start), clip(p.end), p.cls, p.word - first)
+    phones = [replace(p, start=clip(p.start), end=clip(p.end), word=p.word - first)
               for p in seg.phones if inside(p.start, p.end)]
-    return Segmentation(
+    return replace(
+        seg,
         duration=end_s - start_s,
-        sample_rate=seg.sample_rate,
-        words=[WordInterval(w.word, clip(w.start), clip(w.end), w.pronunciation, w.source)
-               for w in words],
+        words=[replace(w, start=clip(w.start), end=clip(w.end)) for w in words],
         phones=phones,
         pauses=[(clip(a), clip(b)) for a, b in seg.pauses if inside(a, b)],
+        untranscribed=[(clip(a), clip(b)) for a, b in seg.untranscribed if inside(a, b)],
     )
 
 

@@ -26,7 +26,7 @@ from vowelseg.bench import metrics as bench
 from vowelseg.bench.long import cut
 from vowelseg.bench.metrics import Tally
 from vowelseg.pipeline import Options, Resources, segment
-from vowelseg.result import LOW_CONFIDENCE, PhoneInterval, Segmentation, WordInterval
+from vowelseg.result import LOW_CONFIDENCE, Segmentation, WordInterval
 from vowelseg.training import mix
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, speaker_of
 from vowelseg.training.recipe import AdaptConfig
@@ -197,11 +197,10 @@ def score(utt: Utterance, case: Case, seg: Segmentation | None, out: Outcome) ->
 
 def without_word(seg: Segmentation, index: int) -> Segmentation:
     """``seg`` minus one transcript word (and its phones), others renumbered."""
-    phones = [PhoneInterval(p.phone, p.start, p.end, p.cls, p.word - (p.word > index))
+    phones = [dataclasses.replace(p, word=p.word - (p.word > index))
               for p in seg.phones if p.word != index]
     words = [w for i, w in enumerate(seg.words) if i != index]
-    return Segmentation(seg.duration, seg.sample_rate, words, phones, seg.pauses,
-                        seg.untranscribed)
+    return dataclasses.replace(seg, words=words, phones=phones)
 
 
 def run(corpus: Sequence[Utterance], resources: Resources, options: Options | None = None,
@@ -213,7 +212,8 @@ def run(corpus: Sequence[Utterance], resources: Resources, options: Options | No
     by default the corpus itself); the transcript conditions are aligned with
     ``mismatch`` (what ``transcript_match=approximate`` uses by default)."""
     options = options or Options()
-    tolerant = dataclasses.replace(options, mismatch=mismatch)
+    tolerant = options.model_copy(update={"transcript_match": "approximate",
+                                          "mismatch_costs": mismatch})
     results = {}
     for name, make in conditions(sources or corpus).items():
         if only and name not in only:

@@ -39,6 +39,16 @@ def bundled_models() -> list[str]:
     return sorted(p.stem for p in MODELS_DIR.glob("*.npz"))
 
 
+def shown_path(path: Path | str) -> str:
+    """A path as a user would type it: a bundled model as ``models/NAME`` (its
+    place in the repository), anything else as given."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(MODELS_DIR.parent))
+    except ValueError:
+        return str(path)
+
+
 def resolve_model(spec: str | Path) -> Path:
     """The model path (without suffix) that ``spec`` names.
 

@@ -1,0 +1,244 @@
+"""The benchmark commands (``vowelseg bench``, ``bench-long``, ``bench-robust``,
+``bench-load``): each takes the parsed arguments of :mod:`vowelseg.cli`, runs,
+prints its figures and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+from vowelseg.hmm.model import shown_path
+from vowelseg.options import Options
+
+
+def bench(args: argparse.Namespace) -> int:
+    from vowelseg.bench import metrics as bench
+    from vowelseg.pipeline import load_resources, segment
+    from vowelseg.training.corpus import read_corpus
+
+    utterances = read_corpus(Path(args.corpus))[: args.limit or None]
+    resources = load_resources(args.model)
+    scale = args.posterior_scale
+    options = Options(vad_aggressiveness=args.vad,
+                      **({} if scale is None else {"posterior_scale": scale} if scale > 0
+                         else {"boundaries": "viterbi"}))
+    recipe = bench.heldout_recipe(resources.model, args.model, utterances)
+    if args.as_fitted:
+        if args.update_card or args.train_speakers is not None:
+            print("vowelseg bench: --as-fitted scores the model on speakers it may have been "
+                  "fitted on: not with --update-card or --train-speakers", file=sys.stderr)
+            return 2
+        if recipe:
+            print(f"scoring the model as fitted on {recipe[2]} speakers of this corpus: how "
+                  "well it fits its own training data, not an estimate for new voices")
+        recipe = None
+    if args.train_speakers is not None:
+        problem = _train_speakers_problem(args, recipe, utterances)
+        if problem:
+            print(f"vowelseg bench: {problem}", file=sys.stderr)
+            return 2
+    say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
+    segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
+    if recipe:
+        prior_path, config, n_seen = recipe
+        trained = (f"{args.train_speakers} of the other speakers" if args.train_speakers
+                   else "the other speakers")
+        print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
+              f"speaker-held-out (prior adapted on {trained}, each speaker in turn)")
+        tally = bench.run_heldout(utterances, prior_path, options, config, progress=say,
+                                  train_speakers=args.train_speakers)
+    else:
+        tally = bench.run(utterances, lambda u: segment(u.wav, u.text, resources, options), say)
+    metrics = tally.metrics()
+    rows = {"vowelseg": metrics}
+    if args.peer == "pocketsphinx":
+        from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
+
+        decoder = pocketsphinx_decoder()
+        peer = bench.run(utterances, lambda u: pocketsphinx_segment(
+            decoder, u.wav, u.text, resources.lexicon), say)
+        rows["pocketsphinx"] = peer.metrics()
+        for utt_id, why in peer.failures:
+            print(f"pocketsphinx FAILED {utt_id}: {why}")
+    print(f"corpus: {args.corpus} ({tally.utterances} utterances, {tally.audio_s:.1f} s of "
+          f"audio); model: {shown_path(args.model)}")
+    print(bench.format_table(rows))
+    if len(rows) > 1:
+        ratio = rows["pocketsphinx"]["rtf"] / max(1e-9, metrics["rtf"])
+        print(f"speed: vowelseg is {ratio:.1f}x faster per audio second than pocketsphinx "
+              "(same utterances, same run)")
+    print(f"alignment wall time {tally.wall_s:.2f} s for {tally.audio_s:.1f} s of audio "
+          "(decode + features + Viterbi + boundary posteriors per utterance): real-time "
+          f"factor {metrics['rtf']:.4f}")
+    for utt_id, why in tally.failures:
+        print(f"FAILED {utt_id}: {why}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+    if args.update_card:
+        _record_in_card(args, tally.utterances, metrics, heldout=recipe is not None)
+    return 0
+
+
+def _train_speakers_problem(args: argparse.Namespace, recipe: object,
+                            utterances: list) -> str | None:
+    """What is wrong with ``--train-speakers`` here, if anything."""
+    from vowelseg.bench import metrics as bench
+    from vowelseg.training.corpus import speaker_of
+
+    if recipe is None:
+        return ("--train-speakers needs a model the recipe fitted on this corpus (its card "
+                "names the speakers); this one saw none of them")
+    if args.update_card:
+        return "--train-speakers figures do not go in the card: drop --update-card"
+    speakers = sorted({speaker_of(u) for u in utterances})
+    try:
+        bench.training_speakers(speakers, speakers[0], args.train_speakers)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def bench_long(args: argparse.Namespace) -> int:
+    from vowelseg.bench import long as longbench
+    from vowelseg.bench import metrics as bench
+    from vowelseg.pipeline import load_resources, segment
+    from vowelseg.training.corpus import read_corpus
+
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    utterances = read_corpus(Path(args.corpus))
+    resources = load_resources(args.model)
+    segment(utterances[0].wav, utterances[0].text, resources)  # JIT warm-up
+    per_utt = {u.utt_id: bench.run([u], lambda u: segment(u.wav, u.text, resources, Options()))
+               for u in utterances}
+    ours = bench.Tally()
+    for tally in per_utt.values():
+        ours.merge(tally)
+    say(f"per-utterance: {ours.utterances} utterances aligned in {ours.wall_s:.2f} s")
+    results = longbench.run(Path(args.corpus), args.model, args.lengths, per_utt, say)
+    print(f"corpus: {args.corpus}; model: {shown_path(args.model)} (each length aligned in its own "
+          "process, warm; wall = decode + VAD + features + Viterbi + boundary posteriors; "
+          "peak MB = process peak RSS)")
+    print(longbench.format_lengths(results))
+    print("max |diff| = largest change from aligning the same utterances one by one, over all "
+          "accuracy figures (points; word MAE in ms)")
+    if len(results) > 1:
+        one = min(results, key=lambda r: abs(r["audio_s"] - 60))
+        last = results[-1]
+        growth = (last["wall_s"] / last["audio_s"]) / (one["wall_s"] / one["audio_s"])
+        print(f"time per audio second, {longbench._dur(last['audio_s'])} vs "
+              f"{longbench._dur(one['audio_s'])}: {growth:.2f}x (1.00 = linear)")
+    last = results[-1]
+    for part in ("first_minute", "last_minute"):
+        m, ref = last[part], last[f"{part}_per_utterance"]
+        print(f"{part.replace('_', ' ')} of {longbench._dur(last['audio_s'])} "
+              f"({m['utterances']} utterances): "
+              + ", ".join(f"{k} {m[k]:.3f} (alone {ref[k]:.3f})"
+                          for k in ("frame_acc3", "vb_f1@20", "pb@20", "wb@20")))
+    summary = {"lengths": results}
+    if args.peer == "pocketsphinx":
+        from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
+
+        decoder = pocketsphinx_decoder()
+        peer = bench.run(utterances, lambda u: pocketsphinx_segment(
+            decoder, u.wav, u.text, resources.lexicon))
+        ratio = peer.metrics()["rtf"] / ours.metrics()["rtf"]
+        print(f"same {ours.utterances} utterances one by one: vowelseg RTF "
+              f"{ours.metrics()['rtf']:.4f}, pocketsphinx RTF {peer.metrics()['rtf']:.4f}: "
+              f"vowelseg is {ratio:.1f}x faster per audio second")
+        summary["pocketsphinx_speed_ratio"] = ratio
+    if args.http:
+        http = longbench.http_latency(utterances, args.model, long_s=max(args.lengths))
+        print(f"HTTP, {http['audio_s']:.1f} s utterance over loopback: cold start (process "
+              f"start to first reply) {http['cold_start_s']:.2f} s; warm p50 "
+              f"{http['p50_ms']:.0f} ms, p90 {http['p90_ms']:.0f} ms ({http['requests']} requests)")
+        print(f"HTTP, the {longbench._dur(http['long_audio_s'])} recording in one request "
+              f"({http['long_body_mb']:.0f} MB upload): {http['long_wall_s']:.1f} s to the "
+              f"reply ({http['long_words']} words); server peak RSS "
+              f"{http['server_peak_rss_mb']:.0f} MB")
+        summary["http"] = http
+    if args.plot:
+        longbench.plot(results, Path(args.plot))
+        print(f"plot: {args.plot}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def bench_load(args: argparse.Namespace) -> int:
+    from vowelseg.bench import load as loadbench
+    from vowelseg.training.corpus import read_corpus
+
+    utterances = read_corpus(Path(args.corpus))
+    results = loadbench.run(utterances, args.model, workers=args.workers,
+                            client_counts=args.clients, seconds=args.seconds)
+    print(f"vowelseg serve --workers {args.workers} on loopback (limits from VOWELSEG_* "
+          f"variables or defaults); each request: a 5.0 s timit-dev recording, JSON reply")
+    print(loadbench.format_runs(results))
+    last = results[-1]
+    print(f"after the SIGKILL: {last['after_kill']} (status: count, -1 = connection error) "
+          f"for requests sent after it; workers running at the end: {last['workers_after']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def bench_robust(args: argparse.Namespace) -> int:
+    from vowelseg.align.graph import TOLERANT
+    from vowelseg.bench import metrics as bench
+    from vowelseg.bench import robust
+    from vowelseg.pipeline import load_resources
+    from vowelseg.training.corpus import read_corpus
+
+    utterances = read_corpus(Path(args.corpus))[: args.limit or None]
+    resources = load_resources(args.model)
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    mismatch = dataclasses.replace(
+        TOLERANT, **{k: v for k, v in (("skip_logp", args.skip_logp),
+                                        ("garbage_entry_logp", args.filler_entry_logp),
+                                        ("garbage_frame_logp", args.filler_frame_logp))
+                     if v is not None})
+    recipe = bench.heldout_recipe(resources.model, args.model, utterances)
+    if recipe:
+        prior_path, config, _ = recipe
+        results = robust.run_heldout(utterances, prior_path, config, only=args.only,
+                                     progress=say, mismatch=mismatch)
+    else:
+        results = robust.run(utterances, resources, only=args.only, progress=say,
+                             mismatch=mismatch)
+    print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: {shown_path(args.model)}"
+          + (" fitted on the other speakers for each speaker in turn (speaker-held-out)"
+             if recipe else "") + "; every condition applied to every utterance (seeded)")
+    print(robust.format_table(results))
+    print("Δ = change from clean, points; flagged = altered words the reply marked; "
+          "in pad = phones placed in the added silence/noise")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {k: {**v.tally.metrics(), "altered": v.altered, "flagged": v.flagged,
+                 "phones_in_padding": v.phones_in_padding} for k, v in results.items()},
+            indent=2) + "\n")
+    return 0
+
+
+def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict,
+                    heldout: bool) -> None:
+    """Store the figures in the model's JSON card, with the command that made them."""
+    import datetime
+    import platform
+
+    path = Path(args.model).with_suffix(".json")
+    meta = json.loads(path.read_text())
+    command = f"vowelseg bench --model {shown_path(args.model)} --corpus {args.corpus}"
+    meta["card"].setdefault("benchmarks", {})[Path(args.corpus).name] = {
+        "command": command + (f" --limit {args.limit}" if args.limit else ""),
+        "utterances": n_utterances,
+        "speaker_held_out": heldout,
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+    }
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"recorded in {path}")

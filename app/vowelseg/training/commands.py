@@ -1,0 +1,83 @@
+"""The training commands (``vowelseg train``, ``adapt``, ``synth-corpus``): each
+takes the parsed arguments of :mod:`vowelseg.cli`, runs, and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from vowelseg.hmm.model import shown_path
+
+
+def train(args: argparse.Namespace) -> int:
+    from vowelseg.hmm.model import save_model
+    from vowelseg.training.recipe import TrainConfig, train_model
+
+    config = TrainConfig(n_utterances=args.utterances, seed=args.seed, n_mix=args.mix)
+    model = train_model(config, workers=args.workers,
+                        progress=lambda s: print(s, file=sys.stderr, flush=True))
+    model.card["recipe"] = (f"vowelseg train --out {shown_path(args.out)} "
+                            f"--utterances {args.utterances} "
+                            f"--seed {args.seed} --mix {args.mix}")
+    save_model(model, Path(args.out))
+    print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
+    return 0
+
+
+def synth_corpus(args: argparse.Namespace) -> int:
+    from vowelseg.training.corpus import write_corpus
+    from vowelseg.training.recipe import labelled_corpus
+
+    n = write_corpus(Path(args.out), labelled_corpus(args.utterances, args.seed))
+    print(f"wrote {n} utterances to {args.out} (TIMIT format: manifest.tsv, .wav, .phn, .wrd)",
+          file=sys.stderr)
+    return 0
+
+
+def adapt(args: argparse.Namespace) -> int:
+    from vowelseg.features.vtln import DEFAULT_WARPS
+    from vowelseg.hmm.model import load_model, save_model
+    from vowelseg.text.g2p import load_lexicon
+    from vowelseg.training.corpus import read_corpus, speaker_of
+    from vowelseg.training.recipe import AdaptConfig, fit_to_corpus
+
+    prior = load_model(args.prior)
+    utterances = read_corpus(Path(args.corpus))
+    config = AdaptConfig(method=args.method, n_mix=args.mix, speeds=tuple(args.speeds),
+                         noise=tuple(args.noise), noise_snr_db=tuple(args.noise_snr_db),
+                         vtlp_warps=tuple(args.vtlp_warps),
+                         vtln_warps=DEFAULT_WARPS if args.vtln else (),
+                         normalisation=args.normalisation,
+                         min_duration_percentile=args.min_duration_percentile)
+    print(f"fitting {shown_path(args.prior)} to {len(utterances)} utterances of {args.corpus} "
+          f"({config})", file=sys.stderr)
+    model = fit_to_corpus(prior, utterances, config, load_lexicon())
+    card = dict(prior.card)
+    card.pop("benchmarks", None)
+    card.update({
+        "prior": Path(args.prior).name,
+        "licence": "derived from the hand-labelled speech it was adapted on: for the "
+                   "timit-dev sample (LDC, CC BY-NC-SA) the model is for non-commercial use "
+                   "and shared alike; the synthetic-only prior carries no such terms",
+        "adapted_on": {"corpus": Path(args.corpus).name, "utterances": len(utterances),
+                       "speakers": sorted({speaker_of(u) for u in utterances})},
+        "adapt_config": dataclasses.asdict(config),
+        "adapt_recipe": f"vowelseg adapt --prior {shown_path(args.prior)} --corpus {args.corpus} "
+                        f"--out {shown_path(args.out)} --method {args.method} --mix {args.mix} "
+                        f"--speeds {' '.join(f'{s:g}' for s in args.speeds)}"
+                        + (f" --noise {' '.join(args.noise)} --noise-snr-db "
+                           f"{' '.join(f'{s:g}' for s in args.noise_snr_db)}"
+                           if args.noise else "")
+                        + (f" --vtlp-warps {' '.join(f'{w:g}' for w in args.vtlp_warps)}"
+                           if args.vtlp_warps else "")
+                        + (" --vtln" if args.vtln else "")
+                        + (f" --normalisation {args.normalisation}" if args.normalisation
+                           else "")
+                        + (f" --min-duration-percentile {args.min_duration_percentile:g}"
+                           if args.min_duration_percentile is not None else ""),
+    })
+    save_model(dataclasses.replace(model, card=card), Path(args.out))
+    print(f"wrote {args.out}.npz and {args.out}.json", file=sys.stderr)
+    return 0
