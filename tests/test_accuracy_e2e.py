@@ -81,6 +81,7 @@ def heldout_client(timit, resources, tmp_path_factory):
         yield client, test
 
 
+@pytest.mark.slow
 def test_timit_dev_held_out_speaker_through_http(heldout_client):
     client, test = heldout_client
     tally = bench.Tally()

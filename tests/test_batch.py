@@ -80,6 +80,7 @@ def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
     assert "broken.wav" in (out / "failures.tsv").read_text()
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_same_outputs(corpus, tmp_path):
     distributed = pytest.importorskip("distributed")
     local, remote = tmp_path / "local", tmp_path / "dask"

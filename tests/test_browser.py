@@ -49,6 +49,7 @@ def server():
     stop_server(proc)
 
 
+@pytest.mark.slow
 def test_page_uploads_draws_plays_and_downloads(server, client, timit, tmp_path):
     wav = timit / "dr1-fvmh0" / "sa1.wav"
     text = "She had your dark suit in greasy wash water all year."

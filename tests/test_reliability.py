@@ -213,6 +213,7 @@ def test_busy_server_answers_health_and_refuses_excess_with_503(synthetic):
         stop_server(server)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_no_later_request_fails(synthetic):
     port = free_port()
     server = start_server(port, 2, DEFAULT_MODEL)
@@ -252,6 +253,7 @@ def test_a_killed_worker_is_replaced_and_no_later_request_fails(synthetic):
         stop_server(server)
 
 
+@pytest.mark.slow
 def test_server_workers_use_one_blas_thread_each():
     # requests already run side by side; BLAS threads on top of them made two
     # workers on 2 cores 5-6x slower per request

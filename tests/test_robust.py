@@ -57,6 +57,7 @@ def test_noisy_training_copies_are_at_the_drawn_snr_and_keep_their_labels(timit,
         _with_noise(signals[0], 0, corpus, signals, "pink", 10.0, rng, 16000)
 
 
+@pytest.mark.slow
 def test_held_out_rounds_score_every_speaker_once(timit):
     """bench-robust on a model fitted to this corpus scores each speaker with a model
     fitted on the others (a tiny recipe here: two speakers, two utterances each)."""
@@ -74,7 +75,10 @@ def test_held_out_rounds_score_every_speaker_once(timit):
     assert results["clean"].tally.utterances == 4
     control = results["nothing changed (false flags)"]
     assert control.altered == sum(len(u.words) for u in corpus)
-    assert 0 <= control.flagged <= control.altered
+    # measured: 13 of the 42 words doubted and vb_f1@20 0.32, from a model fitted
+    # in one iteration on two utterances of one other speaker
+    assert abs(control.flagged - 13) <= 6
+    assert results["clean"].tally.metrics()["vb_f1@20"] == pytest.approx(0.32, abs=0.15)
 
 
 def test_vtlp_copies_keep_their_labels_and_join_the_recipe(timit, monkeypatch):

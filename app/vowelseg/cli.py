@@ -286,6 +286,14 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, name, None) is not None:
                 setattr(args, name, resolve_model(getattr(args, name)))
         return _handler(args.func)(args)
+    except ModuleNotFoundError as exc:
+        if not isinstance(args.func, str):
+            raise
+        extra = "bench" if args.func.startswith("vowelseg.bench") else "train"
+        print(f"vowelseg {args.command} needs {exc.name}, which the service install leaves "
+              f"out: pip install 'vowelseg[{extra}]' (from a checkout: pip install -e "
+              f"'.[{extra}]')", file=sys.stderr)
+        return 2
     except VowelsegError as exc:
         print(f"vowelseg: {exc.message}", file=sys.stderr)
         return 2

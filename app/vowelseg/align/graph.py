@@ -66,7 +66,7 @@ class Mismatch:
         (negative), so it wins only where the transcript's phones fit worse.
 
     The defaults were chosen on synthetic speech (``vowelseg synth-corpus``, then
-    ``vowelseg bench-robust --corpus … --skip-logp …``; see the README), not on
+    ``vowelseg bench-robust --corpus … --skip-logp …``; docs/experiments.md), not on
     the benchmark's real speech.
     """
 

@@ -1,4 +1,4 @@
-"""Accuracy benchmark on a TIMIT-format folder (the measure of the accuracy issue).
+"""Accuracy benchmark on a TIMIT-format folder.
 
 Every utterance goes through :func:`vowelseg.pipeline.segment` with its ``.txt``
 sentence as the transcript; the reply is scored against the hand labels:
@@ -209,7 +209,7 @@ class Tally:
         self.failures += other.failures
 
     def metrics(self) -> dict[str, float]:
-        """All figures, as named in the accuracy issue."""
+        """All figures (names as the README and the model cards use them)."""
         out = {"frame_acc3": self.frames_right / max(1, self.frames)}
         p = self.vowel_tp / max(1, self.vowel_tp + self.vowel_fp)
         r = self.vowel_tp / max(1, self.vowel_tp + self.vowel_fn)

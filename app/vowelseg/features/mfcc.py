@@ -6,11 +6,12 @@ so it stands for the interval ``[(t - 0.5) * hop_s, (t + 0.5) * hop_s)``.
 
 from __future__ import annotations
 
-import math
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.fft
+import scipy.signal
 import scipy.special
 
 ANALYSIS_RATE = 16000
@@ -45,7 +46,8 @@ class FeatureConfig:
         and scaled to zero mean and unit variance (:func:`normalise`), or
         ``"heq"``: mapped through its own distribution onto a standard
         normal (histogram equalisation, :func:`equalise`; the default model's,
-        measured better held out in clean speech and in noise, see the README).
+        measured better held out in clean speech and in noise,
+        docs/experiments.md).
     """
 
     sample_rate: int = ANALYSIS_RATE
@@ -84,29 +86,15 @@ def n_frames(n_samples: int, config: FeatureConfig) -> int:
     return 1 + n_samples // config.hop_length
 
 
-def hann_window(win_length: int, n_fft: int) -> np.ndarray:
+@functools.lru_cache(maxsize=8)
+def analysis_window(win_length: int, n_fft: int) -> np.ndarray:
     """Periodic Hann window of ``win_length`` samples centred in ``n_fft`` zeros
-    (librosa's ``stft`` window), float32."""
-    n = np.arange(win_length)
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)
+    (librosa's ``stft`` window), float32; computed once per size."""
+    window = scipy.signal.get_window("hann", win_length, fftbins=True)
     left = (n_fft - win_length) // 2
-    return np.pad(window, (left, n_fft - win_length - left)).astype(np.float32)
-
-
-def hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
-    hz = np.asarray(hz, dtype=np.float64)
-    linear = hz / (200.0 / 3)
-    log = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(hz >= 1000.0, log, linear)
-
-
-def mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`hz_to_mel`."""
-    mel = np.asarray(mel, dtype=np.float64)
-    linear = mel * (200.0 / 3)
-    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
-    return np.where(mel >= 15.0, log, linear)
+    window = np.pad(window, (left, n_fft - win_length - left)).astype(np.float32)
+    window.flags.writeable = False
+    return window
 
 
 def warp_hz(hz: np.ndarray, warp: float, fmax_hz: float, cutoff: float = 0.8) -> np.ndarray:
@@ -124,13 +112,21 @@ def warp_hz(hz: np.ndarray, warp: float, fmax_hz: float, cutoff: float = 0.8) ->
     return np.where(hz <= knee, warp * hz, upper)
 
 
+@functools.lru_cache(maxsize=64)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin_hz: float,
                    fmax_hz: float, warp: float = 1.0) -> np.ndarray:
-    """Triangular Slaney-normalised mel filters, ``(n_mels, n_fft // 2 + 1)`` float32
-    (the same as ``librosa.filters.mel`` with its defaults), their edges moved
-    by :func:`warp_hz` when ``warp`` is not 1."""
+    """Triangular Slaney-normalised mel filters, ``(n_mels, n_fft // 2 + 1)`` float32,
+    their edges moved by :func:`warp_hz` when ``warp`` is not 1; computed once
+    per configuration and warp.
+
+    Unwarped, these are ``librosa.filters.mel`` with its defaults (a test checks
+    it). They are built here rather than taken from librosa because VTLN needs
+    the filters' edges warped, which librosa's function does not offer, and
+    because loading librosa would add its import to every server's start.
+    """
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin_hz), hz_to_mel(fmax_hz), n_mels + 2))
+    edges = _slaney_mel_to_hz(np.linspace(_slaney_hz_to_mel(fmin_hz),
+                                          _slaney_hz_to_mel(fmax_hz), n_mels + 2))
     if warp != 1.0:
         edges = warp_hz(edges, warp, fmax_hz)
     widths = np.diff(edges)
@@ -139,21 +135,38 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin_hz: float,
     upper = ramps[2:] / widths[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
     weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
-    return weights.astype(np.float32)
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
-def savgol_derivative(width: int, order: int) -> np.ndarray:
-    """Savitzky-Golay weights giving the ``order``-th derivative at a window's centre
-    from a degree-``order`` polynomial fit over ``width`` frames."""
-    k = np.arange(width) - width // 2
-    design = np.vander(k, order + 1, increasing=True).astype(np.float64)
-    return math.factorial(order) * np.linalg.pinv(design)[order]
+def _slaney_hz_to_mel(hz: float) -> float:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    if hz < 1000.0:
+        return hz / (200.0 / 3)
+    return 15.0 + float(np.log(hz / 1000.0)) / (np.log(6.4) / 27.0)
+
+
+def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_slaney_hz_to_mel`, for an array of mels."""
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3)
+    log = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log, linear)
+
+
+@functools.lru_cache(maxsize=8)
+def _delta_weights(width: int, order: int) -> np.ndarray:
+    """Savitzky-Golay weights giving the ``order``-th derivative at a window's
+    centre from a degree-``order`` polynomial fit over ``width`` frames (what
+    ``librosa.feature.delta`` applies), first frame first."""
+    return scipy.signal.savgol_coeffs(width, order, deriv=order, use="dot")
 
 
 def delta(feats: np.ndarray, width: int, order: int) -> np.ndarray:
     """Local ``order``-th derivative along the last axis (edges repeated), as
     ``librosa.feature.delta(..., mode="nearest")``."""
-    weights = savgol_derivative(width, order).astype(feats.dtype)
+    weights = _delta_weights(width, order).astype(feats.dtype)
     half = width // 2
     padded = np.pad(feats, [(0, 0)] * (feats.ndim - 1) + [(half, half)], mode="edge")
     out = np.zeros_like(feats)
@@ -184,7 +197,7 @@ def log_mel(samples: np.ndarray, config: FeatureConfig,
     half = n_fft // 2  # frame t is centred on sample t * hop (librosa's center=True, zeros)
     fb = mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz, config.fmax_hz,
                         warp)
-    window = hann_window(win_length, n_fft)
+    window = analysis_window(win_length, n_fft)
     mel = np.empty((config.n_mels, total), dtype=np.float32)
     for first in range(0, total, block_frames):
         last = min(total, first + block_frames)
@@ -309,9 +322,13 @@ def normalisation_spans(pauses_s: list[tuple[float, float]], total_frames: int, 
     return [(a, b) for a, b in spans]
 
 
+@functools.lru_cache(maxsize=8)
 def dct_basis(n_in: int, n_out: int) -> np.ndarray:
-    """The first ``n_out`` orthonormal DCT-II basis vectors, ``(n_out, n_in)`` float32."""
-    return scipy.fft.dct(np.eye(n_in), axis=0, type=2, norm="ortho")[:n_out].astype(np.float32)
+    """The first ``n_out`` orthonormal DCT-II basis vectors, ``(n_out, n_in)`` float32
+    (``librosa.feature.mfcc``'s transform as a matrix); computed once per size."""
+    basis = scipy.fft.dct(np.eye(n_in), axis=0, type=2, norm="ortho")[:n_out].astype(np.float32)
+    basis.flags.writeable = False
+    return basis
 
 
 def normalise(feats: np.ndarray, use: np.ndarray | None = None,

@@ -67,9 +67,9 @@ def warp_score(samples: np.ndarray, model: AcousticModel, warp: float) -> float:
     """Mean, over the frames that are not digital silence, of the best state's
     log-likelihood, the features computed with ``warp``.
 
-    Every frame counts: scoring every third (tried first) made the choice
-    depend on where the excerpt starts (1-3 frames of leading silence dropped
-    changed the warp in 15 of 48 timit-dev cases; 10 s of padding in 35 of 80).
+    Every frame counts: scoring every third would make the choice depend on
+    where the excerpt starts (1-3 frames of leading silence dropped changed
+    the warp in 15 of 48 timit-dev cases; docs/experiments.md).
     """
     feats, silent = features_and_silence(samples, model.features, warp=warp)
     frames = feats[~silent]

@@ -413,7 +413,7 @@ class AdaptConfig:
         this grid and warps every input voice to itself (the boundary offsets
         are learned that way too). The training voices are not warped: doing
         so (fit, warp each training copy to the fit, fit again) scored no
-        better held out (see the README). Empty: none.
+        better held out (docs/experiments.md). Empty: none.
     normalisation : str or None
         Per-utterance feature normalisation of the adapted model
         (``FeatureConfig.normalisation``); None: the prior's. With ``ml``

@@ -1,0 +1,150 @@
+"""The package's shape: its import name, what serving loads, one HMM core."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+SENTENCE = "She had your dark suit in greasy wash water all year"
+
+#: Modules that neither aligning nor serving a JSON, TextGrid or WAV reply may load.
+TOOLING = ("vowelseg.training", "vowelseg.bench", "hmmlearn", "sklearn", "dask",
+           "distributed", "matplotlib")
+
+
+def run_python(code: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_import_name_is_vowelseg_even_beside_a_users_app_py(tmp_path):
+    (tmp_path / "app.py").write_text("raise SystemExit('the user app was imported')\n")
+    done = run_python("""
+        import importlib.util
+        from vowelseg import Options, segment
+        import vowelseg
+        print(vowelseg.__file__)
+        print(importlib.util.find_spec("app") is None or importlib.util.find_spec("app").origin)
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    origin, app = done.stdout.split()
+    assert origin.endswith("vowelseg/__init__.py")
+    assert app == str(tmp_path / "app.py")  # the user's own
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_python("import importlib.util; print(importlib.util.find_spec('app'))", elsewhere)
+    assert done.stdout.strip() == "None"  # vowelseg installs no top-level `app`
+
+
+def test_aligning_and_serving_load_no_training_benchmark_or_plotting_code(timit, tmp_path):
+    wav = timit / "dr1-fvmh0" / "sa1.wav"
+    done = run_python(f"""
+        import json, sys
+        from fastapi.testclient import TestClient
+        from vowelseg import segment
+        from vowelseg.service.api import create_app
+
+        def loaded():
+            return sorted(m for m in sys.modules if m.startswith({TOOLING!r}))
+
+        seg = segment({str(wav)!r}, {SENTENCE!r})
+        assert len(seg.vowels) > 10
+        after_api = loaded()
+        with TestClient(create_app()) as client:
+            for output in ("json", "textgrid", "wav"):
+                reply = client.post("/segment", data={{"transcript": {SENTENCE!r},
+                                                      "output": output}},
+                                    files={{"audio": ("a.wav", open({str(wav)!r}, "rb"))}})
+                assert reply.status_code == 200, reply.text
+            after_serving = loaded()
+            reply = client.post("/segment", data={{"transcript": {SENTENCE!r},
+                                                  "output": "png"}},
+                                files={{"audio": ("a.wav", open({str(wav)!r}, "rb"))}})
+            assert reply.status_code == 200
+        print(json.dumps([after_api, after_serving, loaded()]))
+        """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    after_api, after_serving, after_png = json.loads(done.stdout.splitlines()[-1])
+    assert after_api == [] and after_serving == []
+    assert any(m.startswith("matplotlib") for m in after_png)  # the check can see a load
+
+
+def test_model_by_name_from_any_folder_and_a_bad_one_in_one_line(synthetic, tmp_path):
+    from tests.conftest import wav_bytes
+
+    text, speech = synthetic[0]
+    (tmp_path / "in.wav").write_bytes(wav_bytes(speech.samples, speech.sample_rate))
+    for model in ("vowelseg-en-synthetic", "models/vowelseg-en-synthetic",
+                  str(ROOT / "models" / "vowelseg-en-synthetic.json")):
+        done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "segment", "in.wav", text,
+                               "--model", model], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(json.loads(done.stdout)["words"]) == len(text.split())
+    done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "segment", "in.wav", text,
+                           "--model", "vowelseg-xx"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "vowelseg-en-synthetic" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_version_and_help_defaults_match_the_code():
+    from vowelseg import __version__, cli
+    from vowelseg.boundaries.posterior import POSTERIOR_SCALE
+
+    assert cli.POSTERIOR_SCALE_HELP == POSTERIOR_SCALE
+    done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"vowelseg {__version__}"
+
+
+def test_viterbi_wrapper_refuses_what_the_kernel_would_misread():
+    from vowelseg.hmm.viterbi import chain_graph, viterbi
+
+    chain = chain_graph(np.array([0, 1, 2]), np.log([0.5] * 3), np.log([0.5] * 3))
+    with pytest.raises(ValueError, match="expected"):
+        viterbi(chain, np.zeros((10, 2)))  # column 2 missing
+    broken = chain_graph(np.array([0, 1]), np.zeros(2), np.zeros(2))
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="forward"):
+        viterbi(replace(broken, pred_node=np.array([1])), np.zeros((4, 2)))
+
+
+def test_chain_viterbi_decodes_as_hmmlearn_does():
+    """The recipe's state re-alignment runs the aligner's kernel where it ran
+    hmmlearn's predict; on random GMM-HMMs and data the paths agree exactly."""
+    from hmmlearn.hmm import GMMHMM
+    from vowelseg.hmm.gmm import Mixtures, state_log_likelihoods
+    from vowelseg.hmm.viterbi import NEG_INF, chain_graph, viterbi
+
+    rng = np.random.default_rng(0)
+    for trial in range(5):
+        n, m, d = 3, 2, 4
+        hmm = GMMHMM(n_components=n, n_mix=m, covariance_type="diag")
+        hmm.startprob_ = np.eye(n)[0]
+        stay = rng.uniform(0.3, 0.9, n)
+        trans = np.diag(stay) + np.diag(1 - stay[:-1], 1)
+        trans[-1, -1] = 1.0
+        hmm.transmat_ = trans
+        hmm.weights_ = rng.dirichlet(np.ones(m), n)
+        hmm.means_ = rng.normal(0, 2, (n, m, d))
+        hmm.covars_ = rng.uniform(0.5, 2, (n, m, d))
+        x = np.concatenate([rng.normal(hmm.means_[s, 0], 1, (int(rng.integers(3, 9)), d))
+                            for s in range(n)])
+        with np.errstate(divide="ignore"):
+            log_trans = np.log(trans)
+        chain = chain_graph(np.arange(n), np.diag(log_trans),
+                            np.append(np.diag(log_trans, 1), NEG_INF), end_anywhere=True)
+        scores = state_log_likelihoods(Mixtures(hmm.weights_, hmm.means_, hmm.covars_), x,
+                                       dtype=np.float64)
+        ours, _ = viterbi(chain, scores)
+        assert ours.tolist() == hmm.predict(x).tolist(), trial
