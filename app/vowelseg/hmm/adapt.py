@@ -15,7 +15,7 @@ import numpy as np
 
 from vowelseg.hmm.gmm import component_log_likelihoods, log_sum_components
 from vowelseg.hmm.model import AcousticModel, leave_logprob
-from vowelseg.hmm.viterbi import chain_graph, viterbi
+from vowelseg.hmm.viterbi import StateGraph, chain_graph, viterbi
 
 
 @dataclasses.dataclass
@@ -95,7 +95,7 @@ def label_columns(model: AcousticModel, loglik: np.ndarray,
     """
     columns = np.full(len(loglik), -1, dtype=np.int64)
     n_states = model.n_states
-    chains: dict[int, object] = {}
+    chains: dict[int, StateGraph] = {}
     for phone, a, b in segments:
         p = model.index(phone)
         cols = np.arange(model.column(p, 0), model.column(p, 0) + n_states)
