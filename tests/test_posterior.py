@@ -1,4 +1,4 @@
-"""Boundaries at their posterior mean on the aligned path (app/posterior.py)."""
+"""Boundaries at their posterior mean on the aligned path (vowelseg.boundaries.posterior)."""
 
 from __future__ import annotations
 

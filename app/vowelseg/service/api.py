@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 import uuid
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -127,6 +128,143 @@ def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
     return Response(body, media_type=media_type, headers=headers)
 
 
+@functools.cache
+def _page() -> str:
+    """The browser page, with the PNG layout constants the page needs (read once)."""
+    return ((Path(__file__).parent / "web" / "index.html").read_text()
+            .replace("__PNG_LEFT__", repr(PNG_LEFT)).replace("__PNG_WIDTH__", repr(PNG_WIDTH)))
+
+
+def _resources(app: FastAPI) -> Resources:
+    """The model and lexicon (loaded once per process and path)."""
+    return load_resources(app.state.model_path)
+
+
+def _gate(app: FastAPI) -> Gate:
+    """The admission gate of the running event loop (a server has one loop; test
+    clients may start more)."""
+    loop = id(asyncio.get_running_loop())
+    if loop not in app.state.gates:
+        app.state.gates.clear()
+        app.state.gates[loop] = Gate(app.state.settings)
+    return app.state.gates[loop]
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(_resources, app)  # load the model before the first request
+    _gate(app)
+    yield
+
+
+async def _request_frame(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Every request: an id for the logs and the reply, the declared size checked
+    before the body is read, a bug turned into a 500 without internals, a log line."""
+    settings: ServiceSettings = request.app.state.settings
+    given = request.headers.get("x-request-id", "")
+    request.state.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+    start = time.perf_counter()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
+        reply: Response = _error(
+            request, 413, f"the request is {declared} bytes, over the upload limit of "
+                          f"{settings.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
+    else:
+        try:
+            reply = await call_next(request)
+        except Exception:  # a bug: log it with the id, answer without internals
+            log.exception("unhandled error", extra={"request_id": request.state.request_id})
+            reply = _error(request, 500, "internal error: please report it with the request id")
+    reply.headers["X-Request-ID"] = request.state.request_id
+    log.info("request", extra={"request_id": request.state.request_id,
+                               "method": request.method, "path": request.url.path,
+                               "status": reply.status_code,
+                               "ms": round(1000 * (time.perf_counter() - start), 1)})
+    return reply
+
+
+async def _user_error(request: Request, exc: VowelsegError) -> JSONResponse:
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, BusyError) else None
+    return _error(request, status_of(exc), exc.message, headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return _error(request, exc.status_code, str(exc.detail))
+
+
+async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'body'}: {e.get('msg')}"
+        for e in exc.errors()
+    )
+    return _error(request, 422, f"invalid request ({problems}); POST multipart/form-data "
+                                "with 'audio' (a file) and 'transcript' (text)")
+
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index() -> HTMLResponse:
+    """The browser page: upload or record, see and hear the vowels, download."""
+    return HTMLResponse(_page())
+
+
+@router.get("/health", responses={500: {"model": ErrorReply}})
+async def health(request: Request) -> dict:
+    """Liveness, the loaded model and the alignment slots in use."""
+    app, gate = request.app, _gate(request.app)
+    return {"status": "ok", "version": __version__, "model": app.state.model_path.name,
+            "running": gate.running, "waiting": gate.waiting,
+            "max_concurrent": app.state.settings.max_concurrent,
+            "max_queue": app.state.settings.max_queue}
+
+
+@router.post(
+    "/segment",
+    responses={200: {"content": {"application/json": {}, "audio/wav": {},
+                                 "text/plain": {}, "image/png": {}}},
+               **{code: {"model": ErrorReply, "description": why}
+                  for code, why in _ERRORS.items()}},
+)
+async def segment_endpoint(
+    request: Request,
+    audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
+    transcript: Annotated[str, Form(description="The words spoken, in order")],
+    output: Annotated[Literal["json", "wav", "textgrid", "png"], Form()] = "json",
+    mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
+    fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
+                                   description="Fade outside each vowel cut, ms")] = 5.0,
+    vad_aggressiveness: Annotated[int, Form(ge=0, le=3)] = 3,
+    transcript_match: Annotated[Literal["exact", "approximate"], Form(
+        description="approximate: the transcript may miss or add words; unspoken "
+                    "words come back found=false, extra speech as untranscribed")] = "exact",
+    vtln: Annotated[bool, Form(
+        description="fit the voice to the model by warping the mel filters "
+                    "(vocal-tract-length normalisation; the warp is in the reply)")] = True,
+    boundaries: Annotated[Literal["posterior", "viterbi"], Form(
+        description="posterior: each boundary at its expected time under the model "
+                    "given the audio around it; viterbi: at the best path's 5 ms frame "
+                    "edges")] = "posterior",
+) -> Response:
+    """Align the transcript to the audio; reply with vowel intervals or audio."""
+    settings: ServiceSettings = request.app.state.settings
+    check_request(settings, audio.size, transcript)
+    options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
+                      transcript_match=transcript_match, boundaries=boundaries)
+    resources = _resources(request.app)
+    upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
+
+    def work() -> Response:
+        upload.seek(0)
+        decoded = read_audio(upload, max_duration_s=settings.max_duration_s)
+        seg = segment(decoded, transcript, resources, options)
+        return render_reply(output, decoded, seg, mode, fade_ms)
+
+    return await _gate(request.app).run(work)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The ASGI application; the model and lexicon load at start-up.
 
@@ -141,135 +279,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         If ``settings.model`` names no model.
     """
     settings = settings or ServiceSettings()
-    model_path = resolve_model(settings.model)
     if settings.json_log:
         configure_logging()
-    state: dict[str, Resources] = {}
-    gates: dict[int, Gate] = {}
-
-    def resources() -> Resources:
-        if "r" not in state:
-            state["r"] = load_resources(model_path)
-        return state["r"]
-
-    def gate() -> Gate:  # one per event loop (a server has one; test clients may make more)
-        loop = id(asyncio.get_running_loop())
-        if loop not in gates:
-            gates.clear()
-            gates[loop] = Gate(settings)
-        return gates[loop]
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(resources)  # load the model before the first request
-        gate()
-        yield
-
-    app = FastAPI(title="vowelseg", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="vowelseg", version=__version__, lifespan=_lifespan,
                   description="Where every vowel is in a speech recording, given its "
                               "transcript.")
-
-    @app.middleware("http")
-    async def _request_frame(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # A request id for the logs and the reply, and the declared size checked
-        # before the body is read.
-        given = request.headers.get("x-request-id", "")
-        request.state.request_id = (given if _REQUEST_ID.fullmatch(given)
-                                    else uuid.uuid4().hex[:16])
-        start = time.perf_counter()
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_upload_bytes + _FORM_OVERHEAD:
-            reply: Response = _error(
-                request, 413, f"the request is {declared} bytes, over the upload limit of "
-                              f"{settings.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
-        else:
-            try:
-                reply = await call_next(request)
-            except Exception:  # a bug: log it with the id, answer without internals
-                log.exception("unhandled error",
-                              extra={"request_id": request.state.request_id})
-                reply = _error(request, 500, "internal error: please report it with the "
-                                             "request id")
-        reply.headers["X-Request-ID"] = request.state.request_id
-        log.info("request", extra={"request_id": request.state.request_id,
-                                   "method": request.method, "path": request.url.path,
-                                   "status": reply.status_code,
-                                   "ms": round(1000 * (time.perf_counter() - start), 1)})
-        return reply
-
-    @app.exception_handler(VowelsegError)
-    async def _user_error(request: Request, exc: VowelsegError) -> JSONResponse:
-        headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, BusyError) else None
-        return _error(request, status_of(exc), exc.message, headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(request, exc.status_code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'body'}: {e.get('msg')}"
-            for e in exc.errors()
-        )
-        return _error(request, 422, f"invalid request ({problems}); POST multipart/form-data "
-                                    "with 'audio' (a file) and 'transcript' (text)")
-
-    page = ((Path(__file__).parent / "web" / "index.html").read_text()
-            .replace("__PNG_LEFT__", repr(PNG_LEFT)).replace("__PNG_WIDTH__", repr(PNG_WIDTH)))
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> HTMLResponse:
-        """The browser page: upload or record, see and hear the vowels, download."""
-        return HTMLResponse(page)
-
-    @app.get("/health", responses={500: {"model": ErrorReply}})
-    async def health() -> dict:
-        """Liveness, the loaded model and the alignment slots in use."""
-        g = gate()
-        return {"status": "ok", "version": __version__, "model": model_path.name,
-                "running": g.running, "waiting": g.waiting,
-                "max_concurrent": settings.max_concurrent, "max_queue": settings.max_queue}
-
-    @app.post(
-        "/segment",
-        responses={200: {"content": {"application/json": {}, "audio/wav": {},
-                                     "text/plain": {}, "image/png": {}}},
-                   **{code: {"model": ErrorReply, "description": why}
-                      for code, why in _ERRORS.items()}},
-    )
-    async def segment_endpoint(
-        audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
-        transcript: Annotated[str, Form(description="The words spoken, in order")],
-        output: Annotated[Literal["json", "wav", "textgrid", "png"], Form()] = "json",
-        mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
-        fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
-                                       description="Fade outside each vowel cut, ms")] = 5.0,
-        vad_aggressiveness: Annotated[int, Form(ge=0, le=3)] = 3,
-        transcript_match: Annotated[Literal["exact", "approximate"], Form(
-            description="approximate: the transcript may miss or add words; unspoken "
-                        "words come back found=false, extra speech as untranscribed")] = "exact",
-        vtln: Annotated[bool, Form(
-            description="fit the voice to the model by warping the mel filters "
-                        "(vocal-tract-length normalisation; the warp is in the reply)")] = True,
-        boundaries: Annotated[Literal["posterior", "viterbi"], Form(
-            description="posterior: each boundary at its expected time under the model "
-                        "given the audio around it; viterbi: at the best path's 5 ms frame "
-                        "edges")] = "posterior",
-    ) -> Response:
-        """Align the transcript to the audio; reply with vowel intervals or audio."""
-        check_request(settings, audio.size, transcript)
-        options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
-                          transcript_match=transcript_match, boundaries=boundaries)
-        upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
-
-        def work() -> Response:
-            upload.seek(0)
-            decoded = read_audio(upload, max_duration_s=settings.max_duration_s)
-            seg = segment(decoded, transcript, resources(), options)
-            return render_reply(output, decoded, seg, mode, fade_ms)
-
-        return await gate().run(work)
-
+    app.state.settings = settings
+    app.state.model_path = resolve_model(settings.model)
+    app.state.gates = {}
+    app.middleware("http")(_request_frame)
+    app.add_exception_handler(VowelsegError, _user_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.include_router(router)
     return app
