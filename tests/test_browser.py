@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import soundfile as sf
 from praatio import textgrid
-from vowelseg.bench.load import start_server, stop_server
+from vowelseg.bench.server import start_server, stop_server
 from vowelseg.hmm.model import DEFAULT_MODEL
 
 from tests.conftest import ROOT

@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from vowelseg.bench.load import start_server, stop_server, worker_pids
-from vowelseg.bench.long import multipart
+from vowelseg.bench.server import multipart, start_server, stop_server, worker_pids
 from vowelseg.hmm.model import DEFAULT_MODEL
 from vowelseg.service.api import create_app
 from vowelseg.service.settings import ServiceSettings
@@ -257,14 +256,24 @@ def test_a_killed_worker_is_replaced_and_no_later_request_fails(synthetic):
 def test_server_workers_use_one_blas_thread_each():
     # requests already run side by side; BLAS threads on top of them made two
     # workers on 2 cores 5-6x slower per request
+    # and the settings reach every worker as an object, not through the environment
+    import json
+    import urllib.request
+
     port = free_port()
-    server = start_server(port, 2, DEFAULT_MODEL, env={"OPENBLAS_NUM_THREADS": "4"})
+    server = start_server(port, 2, "vowelseg-en-synthetic",
+                          env={"OPENBLAS_NUM_THREADS": "4", "VOWELSEG_MAX_QUEUE": "5"})
     try:
         workers = worker_pids(server.pid)
         assert len(workers) >= 2
         for pid in workers:  # (the supervisor set its own limit at run time)
             environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
             assert b"OPENBLAS_NUM_THREADS=1" in environ and b"OMP_NUM_THREADS=1" in environ
+            assert not any(v.startswith(b"VOWELSEG_MODEL") for v in environ)
+        for _ in range(6):  # answered by either worker
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as r:
+                health = json.load(r)
+            assert health["model"] == "vowelseg-en-synthetic" and health["max_queue"] == 5
     finally:
         stop_server(server)
 

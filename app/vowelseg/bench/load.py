@@ -13,8 +13,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -27,7 +25,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from vowelseg.bench.long import multipart, request_audio
+from vowelseg.bench.server import (
+    multipart,
+    process_tree_rss_mb,
+    request_audio,
+    start_server,
+    stop_server,
+    worker_pids,
+)
 from vowelseg.training.corpus import TIMIT_RATE, Utterance
 
 
@@ -60,62 +65,6 @@ class LoadRun:
                      if t > self.killed_at]
             out["after_kill"] = dict(Counter(after))
         return out
-
-
-def process_tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants, MB."""
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True,
-                         text=True).stdout
-    rows = [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
-    children: dict[int, list[int]] = {}
-    rss = {}
-    for pid, ppid, kb in rows:
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = kb
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total / 1024.0
-
-
-def worker_pids(server_pid: int) -> list[int]:
-    """The server's live worker processes (its Python children, zombies left out)."""
-    out = subprocess.run(["ps", "-o", "pid=,stat=,comm=", "--ppid", str(server_pid)],
-                         capture_output=True, text=True).stdout
-    rows = [line.split() for line in out.splitlines() if line.strip()]
-    return [int(r[0]) for r in rows if "python" in r[2] and not r[1].startswith("Z")]
-
-
-def start_server(port: int, workers: int, model: Path, env: dict[str, str] | None = None,
-                 timeout_s: float = 60.0) -> subprocess.Popen:
-    """``vowelseg serve`` in its own process group, returned once /health answers."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vowelseg.cli", "serve", "--port", str(port), "--workers",
-         str(workers), "--model", str(model)],
-        env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                if workers == 1 or len(worker_pids(server.pid)) >= workers:
-                    return server
-        except OSError:
-            pass
-        time.sleep(0.1)
-    stop_server(server)
-    raise RuntimeError("the server did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """Terminate the server's process group."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
 
 
 def run_load(port: int, server_pid: int, body: bytes, ctype: str, clients: int,

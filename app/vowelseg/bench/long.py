@@ -27,6 +27,13 @@ import numpy as np
 import soundfile as sf
 
 from vowelseg.bench.metrics import Tally
+from vowelseg.bench.server import (
+    multipart,
+    request_audio,
+    server_peak_rss_mb,
+    start_server,
+    stop_server,
+)
 from vowelseg.result import Segmentation
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, read_corpus
 
@@ -261,48 +268,6 @@ def plot(results: Sequence[dict], path: Path) -> None:
 
 # ---------------------------------------------------------------- HTTP latency and cold start
 
-def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
-    """A ``multipart/form-data`` body and its content type."""
-    boundary = "vowelseg-bench-boundary"
-    out = bytearray()
-    for name, value in fields.items():
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                f"{value}\r\n").encode()
-    for name, (filename, data) in files.items():
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
-                f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                ).encode() + data + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
-
-
-def request_audio(utterances: Sequence[Utterance], target_s: float,
-                  gap_s: float = 0.2) -> tuple[np.ndarray, str]:
-    """One utterance, or two with a ``gap_s`` pause, lasting as close to
-    ``target_s`` as the corpus allows; 16-bit samples and the transcript."""
-    gap = int(gap_s * TIMIT_RATE)
-    lengths = [int(round(u.duration * TIMIT_RATE)) for u in utterances]
-    target = target_s * TIMIT_RATE
-    options = [(abs(n - target), (i,)) for i, n in enumerate(lengths)]
-    options += [(abs(a + gap + b - target), (i, j)) for i, a in enumerate(lengths)
-                for j, b in enumerate(lengths) if i < j]
-    chosen = min(options)[1]
-    parts: list[np.ndarray] = []
-    for k, i in enumerate(chosen):
-        if k:
-            parts.append(np.zeros(gap, dtype=np.int16))
-        parts.append(sf.read(utterances[i].wav, dtype="int16")[0])
-    return np.concatenate(parts), " ".join(utterances[i].text for i in chosen)
-
-
-def server_peak_rss_mb(pid: int) -> float:
-    """Peak resident set size of a running process (Linux ``VmHWM``), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
                  target_s: float = 5.0, requests: int = 40, long_s: float | None = None,
                  seed: int = 0) -> dict:
@@ -313,7 +278,6 @@ def http_latency(utterances: Sequence[Utterance], model: Path, port: int = 8765,
     import io
     import urllib.request
 
-    from vowelseg.bench.load import start_server, stop_server  # loadbench builds on this module
 
     samples, transcript = request_audio(utterances, target_s)
     buffer = io.BytesIO()
