@@ -29,7 +29,7 @@ from vowelseg.features.mfcc import features_and_silence, n_frames, normalisation
 from vowelseg.features.vtln import choose_warp, speech_spans
 from vowelseg.hmm.adapt import Stats, accumulate, map_update
 from vowelseg.hmm.gmm import column_log_likelihoods
-from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model
+from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model, resolve_model
 from vowelseg.options import Options
 from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
@@ -43,10 +43,25 @@ class Resources:
     lexicon: Lexicon
 
 
+def load_resources(model: str | Path = DEFAULT_MODEL) -> Resources:
+    """The model and the lexicon, loaded once per process and model.
+
+    Parameters
+    ----------
+    model : str or Path
+        A bundled model's name (``"vowelseg-en-synthetic"``) or a model's path.
+
+    Raises
+    ------
+    ModelError
+        If ``model`` names no model.
+    """
+    return _load_resources(resolve_model(model))
+
+
 @functools.lru_cache(maxsize=4)
-def load_resources(model_path: Path = DEFAULT_MODEL) -> Resources:
-    """Load (once per process and path) the model and the lexicon."""
-    return Resources(model=load_model(Path(model_path)), lexicon=load_lexicon())
+def _load_resources(path: Path) -> Resources:
+    return Resources(model=load_model(path), lexicon=load_lexicon())
 
 
 def segment(
