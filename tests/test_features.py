@@ -5,10 +5,13 @@ from __future__ import annotations
 import librosa
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile as sf
 from vowelseg.features.mfcc import (
     FeatureConfig,
+    analysis_window,
     delta,
+    delta_weights,
     equalise,
     features_and_silence,
     log_mel,
@@ -42,6 +45,12 @@ def test_numpy_front_end_matches_librosa(timit):
         fmax=c.fmax_hz)
     ref = np.log(np.maximum(mel, mel.max() * 10 ** (-c.floor_db / 10)))
     assert np.abs(log_mel(y, c) - ref).max() < 1e-3
+    window = analysis_window(int(c.win_s * c.sample_rate), n_fft)
+    ref_window = librosa.util.pad_center(scipy.signal.get_window("hann", 400), size=n_fft)
+    assert np.abs(window - ref_window).max() < 1e-7
+    for width, order in ((9, 1), (9, 2), (5, 1), (3, 2)):
+        assert np.allclose(delta_weights(width, order), scipy.signal.savgol_coeffs(
+            width, order, deriv=order, use="dot"), atol=1e-12)
     mfcc = librosa.feature.mfcc(S=ref, n_mfcc=c.n_mfcc)
     for order in (1, 2):
         want = librosa.feature.delta(mfcc, width=c.delta_width, order=order, mode="nearest")
