@@ -96,11 +96,8 @@ def test_model_by_name_from_any_folder_and_a_bad_one_in_one_line(synthetic, tmp_
     assert "Traceback" not in done.stderr
 
 
-def test_version_and_help_defaults_match_the_code():
-    from vowelseg import __version__, cli
-    from vowelseg.boundaries.posterior import POSTERIOR_SCALE
-
-    assert cli.POSTERIOR_SCALE_HELP == POSTERIOR_SCALE
+def test_version():
+    from vowelseg import __version__
     done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "--version"],
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == f"vowelseg {__version__}"
@@ -148,3 +145,24 @@ def test_chain_viterbi_decodes_as_hmmlearn_does():
                                        dtype=np.float64)
         ours, _ = viterbi(chain, scores)
         assert ours.tolist() == hmm.predict(x).tolist(), trial
+
+
+def test_a_mistyped_model_path_is_not_taken_for_a_bundled_model(tmp_path, monkeypatch):
+    from vowelseg.errors import ModelError
+    from vowelseg.hmm.model import MODELS_DIR, resolve_model
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("vowelseg-en") == MODELS_DIR / "vowelseg-en"
+    assert resolve_model("models/vowelseg-en.json") == MODELS_DIR / "vowelseg-en"
+    with pytest.raises(ModelError, match="no acoustic model"):
+        resolve_model(tmp_path / "mine" / "vowelseg-en")
+
+
+def test_a_setting_out_of_range_is_one_line(tmp_path):
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "serve", "--port", "1"],
+                          env={**os.environ, "VOWELSEG_MAX_QUEUE": "-1"}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "max_queue" in done.stderr

@@ -11,15 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from vowelseg import __version__
+from vowelseg.boundaries.posterior import POSTERIOR_SCALE
 from vowelseg.errors import VowelsegError
 from vowelseg.features.mfcc import NORMALISATIONS
 from vowelseg.hmm.model import DEFAULT_MODEL, SYNTHETIC_MODEL, resolve_model
-
-#: Default scale of the posterior placement's emissions (as in
-#: :data:`vowelseg.boundaries.posterior.POSTERIOR_SCALE`; a test keeps them equal,
-#: so the help text does not load numba).
-POSTERIOR_SCALE_HELP = 0.1
 
 
 class _Help(argparse.HelpFormatter):
@@ -70,8 +68,8 @@ def _serve(args: argparse.Namespace) -> int:
     from vowelseg.service.server import serve
     from vowelseg.service.settings import ServiceSettings
 
-    serve(ServiceSettings(model=str(args.model), json_log=True), args.host, args.port,
-          args.workers)
+    given = {"model": str(args.model)} if args.model is not None else {}
+    serve(ServiceSettings(**given, json_log=True), args.host, args.port, args.workers)
     return 0
 
 
@@ -159,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "serve", "run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    _model_option(p)
+    p.add_argument("--model", default=None,
+                   help="acoustic model: a bundled model's name or a model's path "
+                        "(default: $VOWELSEG_MODEL, else vowelseg-en)")
     p.add_argument("--workers", type=int, default=1,
                    help="server processes (each loads the model, ~0.4 GB); a worker that "
                         "dies is replaced. Limits: VOWELSEG_* environment variables")
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
     p.add_argument("--posterior-scale", type=float, metavar="S",
                    help="scale of the emission log-likelihoods in the posterior boundary "
-                        f"placement (default {POSTERIOR_SCALE_HELP}; 0: the Viterbi path's edges)")
+                        f"placement (default {POSTERIOR_SCALE}; 0: the Viterbi path's edges)")
     p.add_argument("--train-speakers", type=int, metavar="K",
                    help="learning curve: each held-out round fits the recipe on the K speakers "
                         "after the held-out one (sorted, wrapping round) instead of all others")
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                 setattr(args, name, resolve_model(getattr(args, name)))
         return _handler(args.func)(args)
     except ModuleNotFoundError as exc:
-        if not isinstance(args.func, str):
+        if not isinstance(args.func, str) or (exc.name or "").startswith("vowelseg"):
             raise
         extra = "bench" if args.func.startswith("vowelseg.bench") else "train"
         print(f"vowelseg {args.command} needs {exc.name}, which the service install leaves "
@@ -296,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except VowelsegError as exc:
         print(f"vowelseg: {exc.message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a setting (VOWELSEG_*) or option out of range
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+                             for e in exc.errors())
+        print(f"vowelseg: invalid setting ({problems})", file=sys.stderr)
         return 2
 
 

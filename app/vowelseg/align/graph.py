@@ -1,9 +1,9 @@
-"""Forced alignment: Viterbi through the utterance's HMM-state graph.
+"""A transcript's HMM-state graph, which :mod:`vowelseg.hmm.viterbi` searches.
 
 The graph strings together, for each word, its pronunciation variants as
 parallel branches, with an optional pause between words and at both ends.
-Every node is one HMM state with a self-loop; edges go forward only. The
-Viterbi pass costs O(frames x (nodes + edges)), compiled with numba.
+Every node is one HMM state with a self-loop; edges go forward only, so a
+Viterbi pass costs O(frames x (nodes + edges)).
 """
 
 from __future__ import annotations

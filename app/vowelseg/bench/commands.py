@@ -22,7 +22,7 @@ def bench(args: argparse.Namespace) -> int:
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
-    scale = args.posterior_scale
+    scale = args.posterior_scale  # 0 or less: the Viterbi path's frame edges
     options = Options(vad_aggressiveness=args.vad,
                       **({} if scale is None else {"posterior_scale": scale} if scale > 0
                          else {"boundaries": "viterbi"}))

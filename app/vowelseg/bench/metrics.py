@@ -21,7 +21,8 @@ import numpy as np
 
 from vowelseg.hmm.gmm import one_blas_thread
 from vowelseg.hmm.model import AcousticModel, load_model
-from vowelseg.pipeline import Options, Resources, load_resources, segment
+from vowelseg.options import Options
+from vowelseg.pipeline import Resources, load_resources, segment
 from vowelseg.result import Segmentation
 from vowelseg.training.corpus import (
     REF_EXCLUDED,

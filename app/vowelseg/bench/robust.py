@@ -25,7 +25,8 @@ from vowelseg.audio.io import Audio
 from vowelseg.bench import metrics as bench
 from vowelseg.bench.long import cut
 from vowelseg.bench.metrics import Tally
-from vowelseg.pipeline import Options, Resources, segment
+from vowelseg.options import Options
+from vowelseg.pipeline import Resources, segment
 from vowelseg.result import LOW_CONFIDENCE, Segmentation, WordInterval
 from vowelseg.training import mix
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, speaker_of

@@ -30,7 +30,6 @@ POSTERIOR_SCALE = 0.1
 POSTERIOR_REACH_S = 1.0
 
 
-
 @numba.njit(cache=True, nogil=True)
 def _logadd(a: float, b: float) -> float:  # pragma: no cover
     if a == -np.inf:

@@ -164,12 +164,14 @@ def delta_weights(width: int, order: int) -> np.ndarray:
     use="dot")``, what ``librosa.feature.delta`` applies (a test checks both).
 
     Written out (a least-squares fit, two lines) because importing
-    ``scipy.signal`` for it took 0.65 s more of every server's cold start (2.40
-    against 1.75 s to the first reply, median of 4).
+    ``scipy.signal``, which loads ``scipy.stats``, for it made every server's
+    cold start most of a second longer (docs/experiments.md, Speed).
     """
     offsets = np.arange(width) - width // 2
     design = np.vander(offsets, order + 1, increasing=True).astype(np.float64)
-    return math.factorial(order) * np.linalg.pinv(design)[order]
+    weights = math.factorial(order) * np.linalg.pinv(design)[order]
+    weights.flags.writeable = False
+    return weights
 
 
 def delta(feats: np.ndarray, width: int, order: int) -> np.ndarray:

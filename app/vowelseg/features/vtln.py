@@ -68,8 +68,7 @@ def warp_score(samples: np.ndarray, model: AcousticModel, warp: float) -> float:
     log-likelihood, the features computed with ``warp``.
 
     Every frame counts: scoring every third would make the choice depend on
-    where the excerpt starts (1-3 frames of leading silence dropped changed
-    the warp in 15 of 48 timit-dev cases; docs/experiments.md).
+    where the excerpt starts (docs/experiments.md, Accuracy: VTLN).
     """
     feats, silent = features_and_silence(samples, model.features, warp=warp)
     frames = feats[~silent]

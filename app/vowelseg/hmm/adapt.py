@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from vowelseg.hmm.gmm import component_log_likelihoods, log_sum_components
-from vowelseg.hmm.model import AcousticModel, leave_logprob
+from vowelseg.hmm.model import AcousticModel, even_split, leave_logprob
 from vowelseg.hmm.viterbi import StateGraph, chain_graph, viterbi
 
 
@@ -98,9 +98,9 @@ def label_columns(model: AcousticModel, loglik: np.ndarray,
     chains: dict[int, StateGraph] = {}
     for phone, a, b in segments:
         p = model.index(phone)
-        cols = np.arange(model.column(p, 0), model.column(p, 0) + n_states)
+        cols = np.arange(model.n_columns)[model.phone_columns(p)]
         if b - a < n_states:
-            columns[a:b] = cols[(np.arange(b - a) * n_states) // (b - a)]
+            columns[a:b] = cols[even_split(b - a, n_states)]
             continue
         if p not in chains:
             stay = model.stay_logprob[p]

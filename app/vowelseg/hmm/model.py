@@ -53,9 +53,9 @@ def resolve_model(spec: str | Path) -> Path:
     """The model path (without suffix) that ``spec`` names.
 
     ``spec`` is a bundled model's name (``vowelseg-en``), or the path of a
-    model with or without its ``.json``/``.npz`` suffix. A path that does not
-    exist but ends in a bundled model's name (``models/vowelseg-en-synthetic``
-    typed outside the repository) is that bundled model.
+    model with or without its ``.json``/``.npz`` suffix. ``models/NAME``
+    typed outside the repository is the bundled model NAME; any other path
+    must exist.
 
     Raises
     ------
@@ -65,7 +65,10 @@ def resolve_model(spec: str | Path) -> Path:
     path = Path(spec)
     if path.suffix in (".json", ".npz"):
         path = path.with_suffix("")
-    for candidate in (path, MODELS_DIR / path.name):
+    candidates = [path]
+    if path.parent in (Path("."), Path("models")):  # a name, or models/NAME outside the repo
+        candidates.append(MODELS_DIR / path.name)
+    for candidate in candidates:
         if candidate.with_suffix(".json").is_file() and candidate.with_suffix(".npz").is_file():
             return candidate
     raise ModelError(f"no acoustic model {str(spec)!r}: give a bundled model's name "
@@ -144,7 +147,7 @@ class AcousticModel:
     @property
     def filler_column(self) -> int:
         """Column of the untranscribed-speech filler, appended after the phones'
-        (:func:`vowelseg.align.search.with_filler`)."""
+        (:func:`vowelseg.align.search.with_garbage`)."""
         return self.n_columns
 
     @functools.cached_property
@@ -172,6 +175,19 @@ class AcousticModel:
 def leave_logprob(stay_logprob: np.ndarray) -> np.ndarray:
     """Log probability of leaving each state, given the stay log probability."""
     return np.log1p(-np.exp(np.minimum(stay_logprob, -1e-6)))
+
+
+def duration_from_stay(stay_logprob: np.ndarray) -> np.ndarray:
+    """Mean duration in frames of a state with this stay log probability (a
+    geometric duration: ``1 / (1 - stay)``); the inverse of
+    :func:`stay_from_duration`."""
+    return 1.0 / (1.0 - np.exp(stay_logprob))
+
+
+def even_split(n_frames: int, n_states: int) -> np.ndarray:
+    """State index per frame when ``n_frames`` are cut into ``n_states`` equal
+    parts in order (HTK's uniform segmentation)."""
+    return (np.arange(n_frames) * n_states) // n_frames
 
 
 def stay_from_duration(mean_frames: np.ndarray) -> np.ndarray:

@@ -136,8 +136,11 @@ def _page() -> str:
 
 
 def _resources(app: FastAPI) -> Resources:
-    """The model and lexicon (loaded once per process and path)."""
-    return load_resources(app.state.model_path)
+    """The model and lexicon, loaded on first use (the lifespan does it at start-up)
+    and kept with the app."""
+    if app.state.resources is None:
+        app.state.resources = load_resources(app.state.model_path)
+    return app.state.resources
 
 
 def _gate(app: FastAPI) -> Gate:
@@ -185,8 +188,13 @@ async def _request_frame(request: Request,
 
 
 async def _user_error(request: Request, exc: VowelsegError) -> JSONResponse:
+    status = status_of(exc)
+    if status == 500:  # the server's fault (a model that cannot be read): log it, hide paths
+        log.error("server fault: %s", exc.message,
+                  extra={"request_id": getattr(request.state, "request_id", "-")})
+        return _error(request, status, "internal error: please report it with the request id")
     headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, BusyError) else None
-    return _error(request, status_of(exc), exc.message, headers)
+    return _error(request, status, exc.message, headers)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -286,6 +294,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                               "transcript.")
     app.state.settings = settings
     app.state.model_path = resolve_model(settings.model)
+    app.state.resources = None
     app.state.gates = {}
     app.middleware("http")(_request_frame)
     app.add_exception_handler(VowelsegError, _user_error)

@@ -17,42 +17,42 @@ T = TypeVar("T")
 
 
 class Gate:
-    """At most ``limits.max_concurrent`` jobs at once, ``limits.max_queue`` waiting.
+    """At most ``settings.max_concurrent`` jobs at once, ``settings.max_queue`` waiting.
 
     A job that times out keeps its slot until its thread finishes, so the
     number of running alignments never exceeds the limit.
     """
 
-    def __init__(self, limits: ServiceSettings) -> None:
-        self.limits = limits
-        self.slots = asyncio.Semaphore(limits.max_concurrent)
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.slots = asyncio.Semaphore(settings.max_concurrent)
         self.waiting = 0
         self.running = 0
 
     async def run(self, job: Callable[[], T]) -> T:
         """Run ``job`` in a worker thread when a slot is free."""
-        limits = self.limits
-        if self.waiting >= limits.max_queue:
+        settings = self.settings
+        if self.waiting >= settings.max_queue:
             raise BusyError(f"the server is busy: {self.running} alignments running and "
-                            f"{self.waiting} waiting (VOWELSEG_MAX_QUEUE={limits.max_queue}); "
+                            f"{self.waiting} waiting (VOWELSEG_MAX_QUEUE={settings.max_queue}); "
                             "retry shortly")
         start = time.monotonic()
         self.waiting += 1
         try:
-            await asyncio.wait_for(self.slots.acquire(), timeout=limits.request_timeout_s)
+            await asyncio.wait_for(self.slots.acquire(), timeout=settings.request_timeout_s)
         except TimeoutError:
-            raise BusyError(f"no alignment slot came free within {limits.request_timeout_s:g} s "
+            raise BusyError(f"no alignment slot came free within {settings.request_timeout_s:g} s "
                             "(VOWELSEG_REQUEST_TIMEOUT_S); retry later") from None
         finally:
             self.waiting -= 1
         self.running += 1
         task = asyncio.ensure_future(run_in_threadpool(job))
         task.add_done_callback(self._finished)
-        left = max(0.0, limits.request_timeout_s - (time.monotonic() - start))
+        left = max(0.0, settings.request_timeout_s - (time.monotonic() - start))
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout=left)
         except TimeoutError:
-            raise BusyError(f"the alignment took longer than {limits.request_timeout_s:g} s "
+            raise BusyError(f"the alignment took longer than {settings.request_timeout_s:g} s "
                             "(VOWELSEG_REQUEST_TIMEOUT_S)") from None
 
     def _finished(self, task: asyncio.Future) -> None:

@@ -18,9 +18,9 @@ from vowelseg.service.api import create_app
 from vowelseg.service.settings import ServiceSettings
 
 #: Environment variables the BLAS libraries read when they load: one thread
-#: each, since requests already run side by side (with more, two workers on 2
-#: cores were 5-6x slower per request). Set before the workers start, as
-#: those libraries read nothing later.
+#: each, since requests already run side by side and BLAS threads on top of
+#: them fight over the cores (docs/experiments.md, Speed). Set before the
+#: workers start, as those libraries read nothing later.
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -28,6 +28,9 @@ class _Config(uvicorn.Config):
     """A uvicorn config whose app is :func:`create_app` on ``settings``."""
 
     def __init__(self, settings: ServiceSettings, **kwargs: object) -> None:
+        if not callable(getattr(uvicorn.Config, "load_app", None)):
+            raise RuntimeError(f"uvicorn {uvicorn.__version__} has no Config.load_app, which "
+                               "hands the settings to the workers: upgrade uvicorn")
         super().__init__("vowelseg.service.api:create_app", factory=True, **kwargs)
         self.vowelseg_settings = settings
 
@@ -53,6 +56,8 @@ def serve(settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8000,
     server = uvicorn.Server(config)
     if workers == 1:
         server.run()
+        if not server.started:  # startup failed (uvicorn.run exits 3 then too)
+            raise SystemExit(3)
         return
     from uvicorn.supervisors import Multiprocess
 

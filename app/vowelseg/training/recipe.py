@@ -25,7 +25,12 @@ from vowelseg.audio.io import analysis_signal, read_audio
 from vowelseg.features.mfcc import FeatureConfig, mfcc_features
 from vowelseg.hmm.adapt import Stats, accumulate, label_columns, map_update
 from vowelseg.hmm.gmm import Mixtures, state_log_likelihoods
-from vowelseg.hmm.model import AcousticModel, stay_from_duration
+from vowelseg.hmm.model import (
+    AcousticModel,
+    duration_from_stay,
+    even_split,
+    stay_from_duration,
+)
 from vowelseg.hmm.viterbi import NEG_INF, chain_graph, viterbi
 from vowelseg.phones import PHONES, SILENCE
 from vowelseg.pipeline import Options, Resources, segment
@@ -243,7 +248,7 @@ def uniform_init(
     """
     per_state: list[list[np.ndarray]] = [[] for _ in range(n_states)]
     for seg in segments:
-        state = (np.arange(len(seg)) * n_states) // len(seg)
+        state = even_split(len(seg), n_states)
         for s in range(n_states):
             per_state[s].append(seg[state == s])
     dim = segments[0].shape[1]
@@ -523,8 +528,8 @@ def adapt_model(
     model = prior
     for _ in range(config.iterations):
         stats = Stats.zeros(model)
-        frames = np.zeros(model.stay_logprob.size)
-        visits = np.zeros(model.stay_logprob.size)
+        frames = np.zeros(model.n_columns)
+        visits = np.zeros(model.n_columns)
         for feats, segments in examples:
             columns = label_columns(model, state_log_likelihoods(model.mixtures, feats), segments)
             accumulate(stats, model, feats, columns)
@@ -612,7 +617,7 @@ def _count_state_visits(columns: np.ndarray, frames: np.ndarray, visits: np.ndar
 def _map_stay(prior: AcousticModel, frames: np.ndarray, visits: np.ndarray,
               tau_visits: float) -> np.ndarray:
     """Stay log-probabilities from observed mean state durations, shrunk to the prior's."""
-    prior_dur = 1.0 / (1.0 - np.exp(prior.stay_logprob.reshape(-1)))
+    prior_dur = duration_from_stay(prior.stay_logprob.reshape(-1))
     mean_dur = (tau_visits * prior_dur + frames) / (tau_visits + visits)
     return stay_from_duration(mean_dur).reshape(prior.stay_logprob.shape)
 
