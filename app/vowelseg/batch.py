@@ -44,6 +44,7 @@ class Outcome:
     audio: str
     error: str | None
     audio_s: float = 0.0
+    warnings: tuple[str, ...] = ()
 
 
 def find_jobs(corpus: Path, out: Path) -> tuple[list[Job], list[Outcome]]:
@@ -75,9 +76,10 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
     from vowelseg.hmm.model import DEFAULT_MODEL
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.render import to_json, to_textgrid
+    from vowelseg.text.files import read_transcript
 
     try:
-        transcript = job.transcript.read_text(encoding="utf-8", errors="replace")
+        transcript = read_transcript(job.transcript)
         seg = segment(job.audio, transcript, load_resources(Path(model or DEFAULT_MODEL)))
     except VowelsegError as exc:
         return Outcome(str(job.audio), exc.message)
@@ -85,7 +87,7 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
         return Outcome(str(job.audio), f"{type(exc).__name__}: {exc}")
     write_atomic(job.out_stem.with_suffix(".TextGrid"), to_textgrid(seg))
     write_atomic(job.out_stem.with_suffix(".json"), json.dumps(to_json(seg), indent=1) + "\n")
-    return Outcome(str(job.audio), None, seg.duration)
+    return Outcome(str(job.audio), None, seg.duration, tuple(w.code for w in seg.warnings))
 
 
 def _worker_setup() -> None:
@@ -160,14 +162,19 @@ def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = N
     start = time.time()
     outcomes: Iterable[Outcome] = (run_dask(todo, dask, model) if dask is not None
                                    else run_local(todo, workers, model))
-    done = failed = 0
+    done = errors = 0
+    failed = len(failures)  # files without a transcript count from the start
+    warned: list[Outcome] = []
     audio_s = 0.0
     for outcome in outcomes:
         done += 1
         audio_s += outcome.audio_s
         if outcome.error:
             failed += 1
+            errors += 1
             failures.append(outcome)
+        elif outcome.warnings:
+            warned.append(outcome)
         if progress:
             progress(done, len(todo), failed, start)
     wall = time.time() - start
@@ -175,7 +182,8 @@ def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = N
         Path(out).mkdir(parents=True, exist_ok=True)
         write_atomic(Path(out) / "failures.tsv",
                      "".join(f"{f.audio}\t{f.error}\n" for f in failures))
-    return {"files": len(jobs), "skipped": len(jobs) - len(todo), "aligned": done - failed,
+    return {"files": len(jobs), "skipped": len(jobs) - len(todo), "aligned": done - errors,
+            "with_warnings": [(w.audio, ", ".join(w.warnings)) for w in warned],
             "failed": [(f.audio, f.error) for f in failures], "wall_s": wall,
             "files_per_min": 60.0 * done / wall if wall > 0 else 0.0, "audio_s": audio_s}
 
@@ -209,7 +217,10 @@ def main(args: object) -> int:
     where = f"Dask cluster {args.dask}" if args.dask else f"{args.workers} local workers"
     print(f"aligned {summary['aligned']} files ({summary['audio_s']:.0f} s of audio) in "
           f"{summary['wall_s']:.1f} s on {where}: {summary['files_per_min']:.0f} files/min; "
-          f"{summary['skipped']} already done, {len(summary['failed'])} failed")
+          f"{summary['skipped']} already done, {len(summary['failed'])} failed, "
+          f"{len(summary['with_warnings'])} with warnings")
+    for audio, codes in summary["with_warnings"]:
+        print(f"WARNING {audio}: {codes} (the messages are in its .json)")
     for audio, why in summary["failed"]:
         print(f"FAILED {audio}: {why}")
     if summary["failed"]:

@@ -35,15 +35,24 @@ def _segment(args: argparse.Namespace) -> int:
     import json
 
     from vowelseg.audio.io import read_audio
+    from vowelseg.errors import TranscriptError
     from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.render import to_json, to_png, to_textgrid, to_wav
+    from vowelseg.text.files import read_transcript
 
+    if (args.transcript is None) == (args.transcript_file is None):
+        raise TranscriptError("give the transcript either as an argument or with "
+                              "--transcript-file, not both or neither")
+    transcript = (args.transcript if args.transcript_file is None
+                  else read_transcript(Path(args.transcript_file)))
     audio = read_audio(Path(args.audio))
     options = Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
                       transcript_match="approximate" if args.approximate else "exact",
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior")
-    seg = segment(audio, args.transcript, load_resources(args.model), options)
+    seg = segment(audio, transcript, load_resources(args.model), options)
+    for warning in seg.warnings:
+        print(f"vowelseg: warning [{warning.code}]: {warning.message}", file=sys.stderr)
     reply = json.dumps(to_json(seg), indent=2)
     if args.json:
         Path(args.json).write_text(reply + "\n")
@@ -122,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "segment", "align one recording and write vowel intervals/audio")
     p.add_argument("audio", help="WAV, FLAC, OGG or MP3 file")
-    p.add_argument("transcript", help="the words spoken")
+    p.add_argument("transcript", nargs="?", help="the words spoken (or --transcript-file)")
+    p.add_argument("--transcript-file", metavar="FILE",
+                   help="read the transcript from a text file (.txt, .lab; TIMIT's .txt with "
+                        "its leading sample offsets too)")
     p.add_argument("--json", help="write the JSON reply here (default: print it)")
     p.add_argument("--textgrid", help="write a Praat TextGrid here")
     p.add_argument("--wav", help="write vowel-only audio here")
@@ -252,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
                        ("--filler-frame-logp", "each frame in the filler")):
         p.add_argument(flag, type=float, help=f"log-probability of {what} in the transcript "
                        "conditions (default: what transcript_match=approximate uses)")
+
+    p = _benchmark(sub, "bench-input", "bad input: recordings without speech, speech in "
+                   "noise, transcripts that do not match, MP3 timing", "bench_input")
+    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
+    p.add_argument("--as-fitted", action="store_true",
+                   help="check the transcripts with the model as it is, even on speakers it "
+                        "was fitted on (quick, but flatters the fit)")
 
     p = _benchmark(sub, "bench-load", "concurrent clients against a multi-worker server "
                    "(latency, throughput, 503s, memory, a worker killed)", "bench_load")

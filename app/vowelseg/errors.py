@@ -38,6 +38,10 @@ class AlignmentError(VowelsegError):
     """The transcript could not be fitted to the audio."""
 
 
+class NoSpeechError(VowelsegError):
+    """The recording holds no speech (silence, noise, a tone, music...)."""
+
+
 class BusyError(VowelsegError):
     """No alignment slot came free in time, or too many requests are waiting."""
 

@@ -35,6 +35,8 @@ class Options(BaseModel):
     vtln : bool
         Warp the mel filters to fit the voice to the model
         (:mod:`vowelseg.features.vtln`), if the model has a grid of warps.
+    speech_check : bool
+        Refuse a recording without speech (:mod:`vowelseg.audio.speech`).
     min_pause_s : float
         Shortest non-speech stretch treated as a pause, seconds.
     use_vad : bool
@@ -66,6 +68,7 @@ class Options(BaseModel):
     boundaries: Literal["posterior", "viterbi"] = "posterior"
     vad_aggressiveness: int = Field(3, ge=0, le=3)
     vtln: bool = True
+    speech_check: bool = True
     min_pause_s: float = Field(0.2, ge=0.0)
     use_vad: bool = True
     normalise_between_pauses: bool = True

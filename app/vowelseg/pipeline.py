@@ -22,15 +22,22 @@ from vowelseg.align.search import (
     window_emissions,
 )
 from vowelseg.audio.io import Audio, analysis_signal, read_audio
+from vowelseg.audio.speech import check_speech
 from vowelseg.audio.vad import find_pauses
 from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_frames
-from vowelseg.errors import AlignmentError
+from vowelseg.errors import NoSpeechError
 from vowelseg.features.mfcc import features_and_silence, n_frames, normalisation_spans
 from vowelseg.features.vtln import choose_warp, speech_spans
 from vowelseg.hmm.adapt import Stats, accumulate, map_update
 from vowelseg.hmm.gmm import column_log_likelihoods
 from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model, resolve_model
 from vowelseg.options import Options
+from vowelseg.quality import (
+    alignment_warnings,
+    audio_warnings,
+    mismatch_evidence,
+    transcript_warnings,
+)
 from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
 
@@ -103,14 +110,16 @@ def segment(
     signal = analysis_signal(audio, config.sample_rate)
     total_frames = n_frames(len(signal), config)
     check_fits(words, model, total_frames, audio.duration_s)
+    if options.speech_check:
+        check_speech(signal)
     mask = None
     if options.use_vad:
         pauses = find_pauses(signal, config.sample_rate, options.vad_aggressiveness,
                              min_pause_s=options.min_pause_s)
         mask = pause_frames(pauses, total_frames, config.hop_s, len(signal) / config.sample_rate)
         if mask.all():
-            raise AlignmentError("no speech found in the audio: the voice activity detector "
-                                 "heard none (is it silent, or only noise?)")
+            raise NoSpeechError("no speech found in the audio: the voice activity detector "
+                                "heard none (is it silent?)")
     spans = outside = None
     if options.use_vad and options.normalise_between_pauses:
         spans = normalisation_spans(pauses, total_frames, config.hop_s)
@@ -123,6 +132,8 @@ def segment(
         warp = choose_warp(signal, model, spans=speech_spans(len(signal), config.sample_rate,
                                                              pauses) if options.use_vad else None)
     feats, silent = features_and_silence(signal, config, spans, outside, warp=warp)
+    warnings = (transcript_warnings(transcript, words)
+                + audio_warnings(audio, signal, mask, config.hop_length))
     del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
     evidence = Evidence(model, feats, silent, mismatch.garbage_frame_logp
@@ -155,9 +166,12 @@ def segment(
     llr = np.where(columns < model.n_columns,
                    column_log_likelihoods(model.mixtures, feats, columns) - best, 0.0)
     llr[silent] = 0.0
+    slot_word = np.array([slot.word for slot in graph.slots])
+    evidence = mismatch_evidence(llr, slot_word[graph.node_slot[path]] >= 0)
     with gc_paused():
         seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
                                  audio.sample_rate, llr, starts)
         if options.shift_boundaries:
             seg = shift_boundaries(seg, model.boundary_offsets)
-    return dataclasses.replace(seg, vtln_warp=warp)
+    warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence)
+    return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings))

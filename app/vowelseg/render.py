@@ -39,6 +39,7 @@ def to_json(seg: Segmentation) -> dict:
         ],
         "pauses": [{"start": a, "end": b} for a, b in seg.pauses],
         "untranscribed": [{"start": a, "end": b} for a, b in seg.untranscribed],
+        "warnings": [{"code": w.code, "message": w.message} for w in seg.warnings],
     }
 
 

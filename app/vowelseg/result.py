@@ -37,10 +37,20 @@ class WordInterval:
 
 
 @dataclass(frozen=True)
+class ReplyWarning:
+    """Something doubtful about a reply: a stable ``code`` for programs and a
+    ``message`` for a person (:mod:`vowelseg.quality` says when each is given)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Segmentation:
     """The result of :func:`vowelseg.pipeline.segment`. Times in seconds from the
     start of the original file; ``vtln_warp`` is the mel-filter warp the voice
-    was analysed with (:mod:`vowelseg.features.vtln`; 1: none)."""
+    was analysed with (:mod:`vowelseg.features.vtln`; 1: none); ``warnings``
+    what is doubtful about it (empty when all is well)."""
 
     duration: float
     sample_rate: int
@@ -49,6 +59,7 @@ class Segmentation:
     pauses: list[tuple[float, float]]
     untranscribed: list[tuple[float, float]] = field(default_factory=list)
     vtln_warp: float = 1.0
+    warnings: tuple[ReplyWarning, ...] = ()
 
     @property
     def vowels(self) -> list[PhoneInterval]:

@@ -91,6 +91,8 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
         if not source:
             raise EmptyAudioError(f"the audio file is empty (0 bytes); send {ACCEPTED}")
         source = io.BytesIO(source)
+    elif isinstance(source, str | Path) and not Path(source).is_file():
+        raise AudioError(f"no such file: {source}")
     elif hasattr(source, "seek"):
         start = source.tell()
         empty = source.seek(0, io.SEEK_END) == start
@@ -104,6 +106,8 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
             samples = f.read(dtype=_DTYPE_OF_SUBTYPE.get(subtype, "float32"), always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(f"could not decode the audio ({_reason(exc)}); send {ACCEPTED}") from exc
+    if fmt == "MP3":
+        samples = samples[mp3_leading_samples(_head(source)):]
     if len(samples) < MIN_DURATION_S * rate:
         raise EmptyAudioError(
             f"the audio holds {len(samples)} samples ({len(samples) / rate:.3f} s): "
@@ -117,6 +121,66 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
     if samples.dtype.kind == "f" and not np.isfinite(samples).all():
         raise InvalidAudioError("the audio contains NaN or infinite sample values")
     return Audio(samples=samples, sample_rate=int(rate), format=fmt, subtype=subtype)
+
+
+#: What an MP3 decoder outputs before the first encoded sample when the file does
+#: not say: LAME's default encoder delay (576) plus the decoder's delay (529).
+MP3_DEFAULT_DELAY_SAMPLES = 576 + 529
+
+
+def mp3_leading_samples(head: bytes) -> int:
+    """Samples to drop from the start of a decoded MP3 so that its times are the
+    original's.
+
+    libsndfile's decoder (mpg123) removes the encoder and decoder delay itself
+    when the first frame carries a Xing/Info header with a LAME extension (what
+    lame, ffmpeg and most encoders write): then 0. Without one (sox, lame at
+    some rates), nothing says how long the delay is and it is left in: then
+    LAME's default, :data:`MP3_DEFAULT_DELAY_SAMPLES`.
+
+    Parameters
+    ----------
+    head : bytes
+        The file's first bytes (its ID3v2 tag, if any, and the first frame).
+    """
+    start = 0
+    if head[:3] == b"ID3" and len(head) >= 10:  # skip the ID3v2 tag (syncsafe size)
+        size = int.from_bytes(bytes(b & 0x7F for b in head[6:10]), "big")
+        start = 10 + size + (10 if head[5] & 0x10 else 0)
+    while start + 1 < len(head) and not (head[start] == 0xFF and head[start + 1] & 0xE0 == 0xE0):
+        start += 1
+    frame = head[start:start + 2048]
+    for tag in (b"Xing", b"Info"):
+        at = frame.find(tag, 4, 64)
+        if at < 0:
+            continue
+        flags = int.from_bytes(frame[at + 4:at + 8], "big")
+        lame = at + 8 + 4 * (flags & 1) + 4 * (flags >> 1 & 1) + 100 * (flags >> 2 & 1) \
+            + 4 * (flags >> 3 & 1)
+        encoder = frame[lame:lame + 4]
+        if len(encoder) == 4 and all(32 < c < 127 for c in encoder):
+            return 0
+    return MP3_DEFAULT_DELAY_SAMPLES
+
+
+def _head(source: str | Path | BinaryIO, size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of a file (a file object is left where it was),
+    more if an ID3v2 tag (album art, say) is longer than that."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as f:
+            return _head(f, size)
+    at = source.tell()
+    try:
+        source.seek(0)
+        head = source.read(size)
+        if head[:3] == b"ID3" and len(head) >= 10:
+            tag = 10 + int.from_bytes(bytes(b & 0x7F for b in head[6:10]), "big")
+            if tag + 4096 > size:
+                source.seek(0)
+                head = source.read(tag + 4096)
+        return head
+    finally:
+        source.seek(at)
 
 
 def _missing_wav_bytes(source: str | Path | BinaryIO) -> int:

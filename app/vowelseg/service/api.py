@@ -35,6 +35,7 @@ from vowelseg.errors import (
     InvalidAudioError,
     LimitError,
     ModelError,
+    NoSpeechError,
     TranscriptError,
     VowelsegError,
 )
@@ -55,6 +56,7 @@ STATUS: dict[type[VowelsegError], int] = {
     EmptyAudioError: 422,
     TranscriptError: 422,
     AlignmentError: 422,
+    NoSpeechError: 422,
     LimitError: 413,
     BusyError: 503,
     ModelError: 500,
@@ -110,6 +112,9 @@ def check_request(settings: ServiceSettings, upload_bytes: int | None, transcrip
                          "(VOWELSEG_MAX_TRANSCRIPT_CHARS)")
     if "\x00" in transcript:
         raise TranscriptError("the transcript contains a NUL character")
+    if not transcript.strip():
+        raise TranscriptError("the transcript is empty: send the words spoken in the audio "
+                              "as the form field 'transcript'")
 
 
 def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
@@ -239,7 +244,7 @@ async def health(request: Request) -> dict:
 async def segment_endpoint(
     request: Request,
     audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
-    transcript: Annotated[str, Form(description="The words spoken, in order")],
+    transcript: Annotated[str, Form(description="The words spoken, in order (English)")] = "",
     output: Annotated[Literal["json", "wav", "textgrid", "png"], Form()] = "json",
     mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
     fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
