@@ -121,29 +121,51 @@ def audio_warnings(audio: Audio, signal: np.ndarray, pause_mask: np.ndarray | No
         Frame shift of ``pause_mask`` in samples of ``signal``.
     """
     out = []
-    samples = audio.samples
-    if samples.dtype.kind == "i":
-        full = np.iinfo(samples.dtype)
-        edge = (full.max, full.min) if audio.subtype in ("PCM_16", "PCM_32") else \
-            (full.max - (1 << 8) + 1, full.min + (1 << 8) - 1)  # 24-bit in 32
-        clipped = float(np.mean((samples >= edge[0]) | (samples <= edge[1])))
-    else:
-        clipped = float(np.mean(np.abs(samples) >= 0.999))
+    clipped = _share_at_full_scale(audio)
     if clipped >= CLIPPED_SHARE:
         out.append(ReplyWarning(
             "clipped", f"the audio is clipped ({100 * clipped:.2f} % of the samples at full "
                        "scale): loud stretches are distorted and may be aligned worse"))
-    speech = signal
-    if pause_mask is not None and not pause_mask.all():
-        keep = np.repeat(~pause_mask, hop_samples)[:len(signal)]
-        speech = signal[:len(keep)][keep]
-    if len(speech):
-        level = 10 * np.log10(np.mean(speech.astype(np.float64) ** 2) + 1e-30)
-        if level < QUIET_DBFS:
-            out.append(ReplyWarning(
-                "quiet", f"the speech is very quiet ({level:.0f} dBFS): noise weighs more "
-                         "and the alignment may be worse; record closer to the microphone"))
+    level = _speech_level_dbfs(signal, pause_mask, hop_samples)
+    if level is not None and level < QUIET_DBFS:
+        out.append(ReplyWarning(
+            "quiet", f"the speech is very quiet ({level:.0f} dBFS): noise weighs more and "
+                     "the alignment may be worse; record closer to the microphone"))
     return out
+
+
+def _share_at_full_scale(audio: Audio, block: int = 1 << 20) -> float:
+    """Share of the samples (all channels) at the sample type's extremes (float:
+    magnitude 0.999 or more), counted a block at a time."""
+    samples = audio.samples
+    if samples.dtype.kind == "i":
+        info = np.iinfo(samples.dtype)
+        step = 1 << 8 if audio.subtype == "PCM_24" else 1  # 24-bit sits in int32's top bits
+        high, low = info.max - step + 1, info.min + step - 1
+    else:
+        high, low = 0.999, -0.999
+    count = sum(int(np.count_nonzero((part >= high) | (part <= low)))
+                for part in (samples[i:i + block] for i in range(0, len(samples), block)))
+    return count / max(1, samples.size)
+
+
+def _speech_level_dbfs(signal: np.ndarray, pause_mask: np.ndarray | None,
+                       hop_samples: int, block_frames: int = 1 << 16) -> float | None:
+    """RMS level of the frames outside the pauses, dBFS (None if there are none),
+    summed a block of frames at a time (an hour is 230 MB of samples)."""
+    n = min(len(signal) // hop_samples,
+            len(pause_mask) if pause_mask is not None else len(signal))
+    total, count = 0.0, 0
+    for first in range(0, n, block_frames):
+        last = min(n, first + block_frames)
+        frames = signal[first * hop_samples:last * hop_samples].reshape(-1, hop_samples)
+        keep = slice(None) if pause_mask is None else ~pause_mask[first:last]
+        energy = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)[keep]
+        total += float(energy.sum())
+        count += len(energy) * hop_samples
+    if count == 0:
+        return None
+    return 10 * np.log10(total / count + 1e-30)
 
 
 def alignment_warnings(seg: Segmentation, approximate: bool,
