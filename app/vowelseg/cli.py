@@ -38,7 +38,7 @@ def _segment(args: argparse.Namespace) -> int:
     from vowelseg.errors import TranscriptError
     from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.render import to_json, to_png, to_textgrid, to_wav
+    from vowelseg.render import to_csv, to_json, to_png, to_textgrid, to_vowel_chart, to_wav
     from vowelseg.text.files import read_transcript
 
     if (args.transcript is None) == (args.transcript_file is None):
@@ -49,7 +49,8 @@ def _segment(args: argparse.Namespace) -> int:
     audio = read_audio(Path(args.audio))
     options = Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
                       transcript_match="approximate" if args.approximate else "exact",
-                      boundaries="viterbi" if args.viterbi_boundaries else "posterior")
+                      boundaries="viterbi" if args.viterbi_boundaries else "posterior",
+                      measures=bool(args.measures or args.csv or args.chart))
     seg = segment(audio, transcript, load_resources(args.model), options)
     for warning in seg.warnings:
         print(f"vowelseg: warning [{warning.code}]: {warning.message}", file=sys.stderr)
@@ -62,8 +63,36 @@ def _segment(args: argparse.Namespace) -> int:
         Path(args.wav).write_bytes(to_wav(audio, seg, args.mode, args.fade_ms / 1000.0))
     if args.png:
         Path(args.png).write_bytes(to_png(audio, seg))
-    if not (args.json or args.textgrid or args.wav or args.png):
+    if args.csv:
+        Path(args.csv).write_text(to_csv(seg))
+    if args.chart:
+        Path(args.chart).write_bytes(to_vowel_chart(seg))
+    if not (args.json or args.textgrid or args.wav or args.png or args.csv or args.chart):
         print(reply)
+    return 0
+
+
+def _measure(args: argparse.Namespace) -> int:
+    import json
+
+    from vowelseg.errors import TranscriptError
+    from vowelseg.pipeline import measure
+    from vowelseg.render import to_csv, to_json, to_vowel_chart
+
+    try:
+        textgrid = Path(args.textgrid).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise TranscriptError(f"cannot read the TextGrid {args.textgrid}: "
+                              f"{exc.strerror or exc}") from exc
+    seg = measure(Path(args.audio), textgrid, args.tier)
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json(seg), indent=2) + "\n")
+    if args.chart:
+        Path(args.chart).write_bytes(to_vowel_chart(seg))
+    if args.csv:
+        Path(args.csv).write_text(to_csv(seg))
+    if not (args.json or args.chart or args.csv):
+        print(to_csv(seg), end="")
     return 0
 
 
@@ -140,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav", help="write vowel-only audio here")
     p.add_argument("--png", help="write a picture here: waveform and spectrogram, vowels "
                                  "shaded, words underneath")
+    p.add_argument("--measures", action="store_true",
+                   help="measure every vowel (formants, f0, intensity, duration) into the "
+                        "JSON's vowels[].measures")
+    p.add_argument("--csv", help="write the vowels' measurements here, a row per vowel")
+    p.add_argument("--chart", help="write an F1/F2 vowel chart here (PNG)")
     p.add_argument("--mode", choices=("concat", "mask"), default="concat",
                    help="--wav: the vowels one after another (concat), or the whole "
                         "recording with everything but the vowels silenced (mask)")
@@ -153,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
     _model_option(p)
     p.set_defaults(func=_segment)
+
+    p = _command(sub, "measure", "measure the vowels of an existing alignment: a TextGrid "
+                 "whose phone tier is ARPAbet (vowelseg's, the Montreal Forced Aligner's)")
+    p.add_argument("audio", help="the recording (WAV, FLAC, OGG or MP3)")
+    p.add_argument("textgrid", help="its TextGrid")
+    p.add_argument("--tier", help="the phone tier's name (default: 'phones' or '… - phones')")
+    p.add_argument("--csv", help="write the table here (default: print it)")
+    p.add_argument("--json", help="write the JSON reply here")
+    p.add_argument("--chart", help="write an F1/F2 vowel chart here (PNG)")
+    p.set_defaults(func=_measure)
 
     p = _command(sub, "batch", "align a corpus folder (audio + .txt/.lab beside it) "
                        "to JSON and TextGrid files; resumable")

@@ -37,6 +37,9 @@ class Options(BaseModel):
         (:mod:`vowelseg.features.vtln`), if the model has a grid of warps.
     speech_check : bool
         Refuse a recording without speech (:mod:`vowelseg.audio.speech`).
+    measures : bool
+        Measure every vowel (:mod:`vowelseg.measures`: formants, pitch,
+        intensity, duration).
     min_pause_s : float
         Shortest non-speech stretch treated as a pause, seconds.
     use_vad : bool
@@ -69,6 +72,7 @@ class Options(BaseModel):
     vad_aggressiveness: int = Field(3, ge=0, le=3)
     vtln: bool = True
     speech_check: bool = True
+    measures: bool = False
     min_pause_s: float = Field(0.2, ge=0.0)
     use_vad: bool = True
     normalise_between_pauses: bool = True

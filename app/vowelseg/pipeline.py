@@ -31,6 +31,7 @@ from vowelseg.features.vtln import choose_warp, speech_spans
 from vowelseg.hmm.adapt import Stats, accumulate, map_update
 from vowelseg.hmm.gmm import column_log_likelihoods
 from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model, resolve_model
+from vowelseg.measures import measure_vowels
 from vowelseg.options import Options
 from vowelseg.quality import (
     alignment_warnings,
@@ -40,6 +41,7 @@ from vowelseg.quality import (
 )
 from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
+from vowelseg.textgrids import read_alignment
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class Resources:
 
     model: AcousticModel
     lexicon: Lexicon
+
+
+#: Rate of the signal vowels are measured on, Hz.
+MEASURE_RATE = 16000
 
 
 def load_resources(model: str | Path = DEFAULT_MODEL) -> Resources:
@@ -134,7 +140,8 @@ def segment(
     feats, silent = features_and_silence(signal, config, spans, outside, warp=warp)
     warnings = (transcript_warnings(transcript, words)
                 + audio_warnings(audio, signal, mask, config.hop_length))
-    del signal  # long recordings: the features are all that is needed from here on
+    if not options.measures:
+        del signal  # long recordings: the features are all that is needed from here on
     mismatch = options.mismatch
     evidence = Evidence(model, feats, silent, mismatch.garbage_frame_logp
                         if mismatch.garbage_entry_logp is not None else None)
@@ -174,4 +181,37 @@ def segment(
         if options.shift_boundaries:
             seg = shift_boundaries(seg, model.boundary_offsets)
     warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence)
-    return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings))
+    measures = (tuple(measure_vowels(signal, config.sample_rate,
+                                     [(v.start, v.end) for v in seg.vowels]))
+                if options.measures else ())
+    return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings),
+                               measures=measures)
+
+
+def measure(audio: Audio | str | Path | bytes, textgrid: str,
+            tier: str | None = None) -> Segmentation:
+    """Measure the vowels of an existing alignment (a TextGrid whose phone tier
+    is ARPAbet, as vowelseg and the Montreal Forced Aligner write).
+
+    Parameters
+    ----------
+    audio : Audio, path or bytes
+        The recording.
+    textgrid : str
+        The TextGrid's contents.
+    tier : str, optional
+        The phone tier's name (default ``phones`` or ``… - phones``).
+
+    Raises
+    ------
+    VowelsegError
+        Unreadable audio, or a TextGrid that cannot be measured
+        (:class:`vowelseg.textgrids.TextGridError`).
+    """
+    if not isinstance(audio, Audio):
+        audio = read_audio(audio)
+    signal = analysis_signal(audio, MEASURE_RATE)
+    seg = read_alignment(textgrid, audio.duration_s, audio.sample_rate, tier)
+    intervals = [(v.start, v.end) for v in seg.vowels]
+    return dataclasses.replace(seg, measures=tuple(measure_vowels(signal, MEASURE_RATE,
+                                                                  intervals)))

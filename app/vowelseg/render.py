@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import numpy as np
 from praatio import textgrid
 
 from vowelseg.audio.io import Audio, analysis_signal, write_wav
+from vowelseg.measures import VowelMeasures, lobanov
 from vowelseg.result import Segmentation
 
 WAV_MODES = ("concat", "mask")
@@ -33,14 +36,116 @@ def to_json(seg: Segmentation) -> dict:
             for p in seg.phones
         ],
         "vowels": [
-            {"phone": p.phone, "start": p.start, "end": p.end, "word": seg.words[p.word].word,
-             "confidence": p.confidence}
-            for p in seg.vowels
+            {"phone": p.phone, "start": p.start, "end": p.end,
+             "word": seg.words[p.word].word if p.word >= 0 else "", "confidence": p.confidence,
+             **({"measures": _measures_json(seg.measures[i], z)} if seg.measures else {})}
+            for i, (p, z) in enumerate(zip(seg.vowels, _normalised(seg), strict=True))
         ],
         "pauses": [{"start": a, "end": b} for a, b in seg.pauses],
         "untranscribed": [{"start": a, "end": b} for a, b in seg.untranscribed],
         "warnings": [{"code": w.code, "message": w.message} for w in seg.warnings],
     }
+
+
+def _normalised(seg: Segmentation) -> list[tuple[float | None, float | None]]:
+    """Lobanov F1/F2 per vowel (Nones without measures)."""
+    return lobanov(seg.measures) if seg.measures else [(None, None)] * len(seg.vowels)
+
+
+def _measures_json(m: VowelMeasures, z: tuple[float | None, float | None]) -> dict:
+    return {"duration_ms": m.duration_ms, "f0_hz": m.f0_hz, "intensity_db": m.intensity_db,
+            "f1_hz": m.midpoint_hz[0], "f2_hz": m.midpoint_hz[1], "f3_hz": m.midpoint_hz[2],
+            "formants_hz": {str(k): list(v) for k, v in m.formants_hz.items()},
+            "bandwidths_hz": {str(k): list(v) for k, v in m.bandwidths_hz.items()},
+            "track_hz": [list(row) for row in m.track_hz],
+            "f1_lobanov": z[0], "f2_lobanov": z[1], "ceiling_hz": m.ceiling_hz,
+            "reason": m.reason}
+
+
+#: Columns of :func:`to_csv`, one row per vowel (FAVE-extract's table, roughly).
+CSV_COLUMNS = ("speaker", "word", "phone", "stress", "start", "end", "duration_ms", "f0_hz",
+               "f1_hz", "f2_hz", "f3_hz", "b1_hz", "b2_hz", "b3_hz",
+               *(f"f{k}_{p}_hz" for p in (20, 50, 80) for k in (1, 2, 3)),
+               "f1_lobanov", "f2_lobanov", "intensity_db", "confidence", "ceiling_hz",
+               "reason")
+
+
+def vowel_rows(seg: Segmentation, speaker: str = "") -> list[dict]:
+    """One dict per vowel with :data:`CSV_COLUMNS` (empty strings where nothing
+    was measured)."""
+    rows = []
+    for p, m, z in zip(seg.vowels, seg.measures, _normalised(seg), strict=True):
+        mid_b = m.bandwidths_hz.get(50, (None, None, None))
+        row = {"speaker": speaker, "word": seg.words[p.word].word if p.word >= 0 else "",
+               "phone": p.phone.rstrip("012"), "stress": p.phone[-1] if p.phone[-1].isdigit()
+               else "", "start": p.start, "end": p.end, "duration_ms": m.duration_ms,
+               "f0_hz": m.f0_hz, "f1_hz": m.midpoint_hz[0], "f2_hz": m.midpoint_hz[1],
+               "f3_hz": m.midpoint_hz[2], "b1_hz": mid_b[0], "b2_hz": mid_b[1],
+               "b3_hz": mid_b[2], "f1_lobanov": z[0], "f2_lobanov": z[1],
+               "intensity_db": m.intensity_db, "confidence": p.confidence,
+               "ceiling_hz": m.ceiling_hz, "reason": m.reason or ""}
+        for point in (20, 50, 80):
+            values = m.formants_hz.get(point, (None, None, None))
+            for k in (1, 2, 3):
+                row[f"f{k}_{point}_hz"] = values[k - 1]
+        rows.append({k: "" if row[k] is None else row[k] for k in CSV_COLUMNS})
+    return rows
+
+
+def to_csv(seg: Segmentation, speaker: str = "", header: bool = True) -> str:
+    """The vowels' measurements, one row per vowel (:data:`CSV_COLUMNS`)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(vowel_rows(seg, speaker))
+    return buffer.getvalue()
+
+
+def to_vowel_chart(seg: Segmentation) -> bytes:
+    """A vowel chart: F2 across, F1 down (both reversed, as phoneticians draw it),
+    each token faint, each vowel's mean with a one-standard-deviation ellipse and
+    its label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Ellipse
+
+    points: dict[str, list[tuple[float, float]]] = {}
+    for p, m in zip(seg.vowels, seg.measures, strict=True):
+        f1, f2 = m.midpoint_hz[0], m.midpoint_hz[1]
+        if f1 is not None and f2 is not None:
+            points.setdefault(p.phone.rstrip("012"), []).append((f2, f1))
+    fig = Figure(figsize=(7, 6), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    colours = matplotlib.colormaps["tab10"]
+    for i, (vowel, xy) in enumerate(sorted(points.items())):
+        arr = np.array(xy)
+        colour = colours(i % 10)
+        ax.scatter(arr[:, 0], arr[:, 1], s=10, alpha=0.3, color=colour, linewidths=0)
+        mean = arr.mean(axis=0)
+        if len(arr) >= 3:
+            sd = arr.std(axis=0)
+            ax.add_patch(Ellipse(tuple(mean), 2 * sd[0], 2 * sd[1], fill=False, color=colour,
+                                 linewidth=1.2))
+        ax.text(mean[0], mean[1], vowel, ha="center", va="center", fontsize=11,
+                fontweight="bold", color=colour)
+    ax.invert_xaxis()
+    ax.invert_yaxis()
+    ax.xaxis.tick_top()
+    ax.yaxis.tick_right()
+    ax.xaxis.set_label_position("top")
+    ax.yaxis.set_label_position("right")
+    ax.set_xlabel("F2 (Hz)")
+    ax.set_ylabel("F1 (Hz)")
+    measured = sum(len(v) for v in points.values())
+    fig.subplots_adjust(left=0.06, right=0.88, top=0.88, bottom=0.08)
+    fig.text(0.47, 0.02, f"{measured} of {len(seg.vowels)} vowels measured (midpoints; "
+                         "ellipses: one standard deviation)", ha="center", fontsize=9)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
 
 
 def to_textgrid(seg: Segmentation) -> str:
@@ -164,8 +269,6 @@ def spectrogram_db(signal: np.ndarray, sample_rate: int, columns: int) -> np.nda
 def to_png(audio: Audio, seg: Segmentation) -> bytes:
     """A picture for looking before trusting: waveform and spectrogram with the
     vowel intervals shaded and labelled, the words underneath."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")

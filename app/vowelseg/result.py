@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from vowelseg.align.graph import GARBAGE_WORD, AlignmentGraph, path_segments
+from vowelseg.measures import VowelMeasures
 from vowelseg.phones import base_phone, broad_class, phone_class
 from vowelseg.text.g2p import Word
 
@@ -50,7 +51,8 @@ class Segmentation:
     """The result of :func:`vowelseg.pipeline.segment`. Times in seconds from the
     start of the original file; ``vtln_warp`` is the mel-filter warp the voice
     was analysed with (:mod:`vowelseg.features.vtln`; 1: none); ``warnings``
-    what is doubtful about it (empty when all is well)."""
+    what is doubtful about it (empty when all is well); ``measures`` one
+    :class:`~vowelseg.measures.VowelMeasures` per vowel, in order, when asked for."""
 
     duration: float
     sample_rate: int
@@ -60,6 +62,7 @@ class Segmentation:
     untranscribed: list[tuple[float, float]] = field(default_factory=list)
     vtln_warp: float = 1.0
     warnings: tuple[ReplyWarning, ...] = ()
+    measures: tuple[VowelMeasures, ...] = ()
 
     @property
     def vowels(self) -> list[PhoneInterval]:

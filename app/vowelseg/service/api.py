@@ -41,8 +41,17 @@ from vowelseg.errors import (
 )
 from vowelseg.hmm.model import resolve_model
 from vowelseg.options import Options
-from vowelseg.pipeline import Resources, load_resources, segment
-from vowelseg.render import PNG_LEFT, PNG_WIDTH, to_json, to_png, to_textgrid, to_wav
+from vowelseg.pipeline import Resources, load_resources, measure, segment
+from vowelseg.render import (
+    PNG_LEFT,
+    PNG_WIDTH,
+    to_csv,
+    to_json,
+    to_png,
+    to_textgrid,
+    to_vowel_chart,
+    to_wav,
+)
 from vowelseg.result import Segmentation
 from vowelseg.service.gate import Gate
 from vowelseg.service.logs import configure_logging, log
@@ -86,7 +95,9 @@ _ERRORS = {413: "over a limit (the message names the setting and its value)",
            503: "busy or timed out; retry after the Retry-After seconds"}
 _DOWNLOAD = {"wav": ("audio/wav", "vowels.wav"),
              "textgrid": ("text/plain; charset=utf-8", "vowels.TextGrid"),
-             "png": ("image/png", None)}
+             "png": ("image/png", None),
+             "csv": ("text/csv; charset=utf-8", "vowels.csv"),
+             "vowel-chart": ("image/png", None)}
 
 
 def _error(request: Request, status: int, message: str,
@@ -96,16 +107,25 @@ def _error(request: Request, status: int, message: str,
                         content={"error": message, "request_id": request_id})
 
 
-def check_request(settings: ServiceSettings, upload_bytes: int | None, transcript: str) -> None:
-    """Refuse, before any work, an upload or transcript over the limits.
+def check_upload(settings: ServiceSettings, upload_bytes: int | None) -> None:
+    """Refuse, before any work, an upload over the limit.
+
+    Raises
+    ------
+    LimitError
+    """
+    if upload_bytes is not None and upload_bytes > settings.max_upload_bytes:
+        raise LimitError(f"the upload is {upload_bytes} bytes, over the limit of "
+                         f"{settings.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
+
+
+def check_transcript(settings: ServiceSettings, transcript: str) -> None:
+    """Refuse, before any work, a transcript over the limit, with a NUL, or empty.
 
     Raises
     ------
     LimitError, TranscriptError
     """
-    if upload_bytes is not None and upload_bytes > settings.max_upload_bytes:
-        raise LimitError(f"the upload is {upload_bytes} bytes, over the limit of "
-                         f"{settings.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
     if len(transcript) > settings.max_transcript_chars:
         raise LimitError(f"the transcript has {len(transcript)} characters, over the "
                          f"limit of {settings.max_transcript_chars} "
@@ -126,6 +146,10 @@ def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
         body: bytes | str = to_wav(audio, seg, mode, fade_ms / 1000.0)
     elif output == "png":
         body = to_png(audio, seg)
+    elif output == "csv":
+        body = to_csv(seg)
+    elif output == "vowel-chart":
+        body = to_vowel_chart(seg)
     else:
         body = to_textgrid(seg)
     media_type, filename = _DOWNLOAD[output]
@@ -237,7 +261,7 @@ async def health(request: Request) -> dict:
 @router.post(
     "/segment",
     responses={200: {"content": {"application/json": {}, "audio/wav": {},
-                                 "text/plain": {}, "image/png": {}}},
+                                 "text/plain": {}, "image/png": {}, "text/csv": {}}},
                **{code: {"model": ErrorReply, "description": why}
                   for code, why in _ERRORS.items()}},
 )
@@ -245,7 +269,12 @@ async def segment_endpoint(
     request: Request,
     audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
     transcript: Annotated[str, Form(description="The words spoken, in order (English)")] = "",
-    output: Annotated[Literal["json", "wav", "textgrid", "png"], Form()] = "json",
+    output: Annotated[Literal["json", "wav", "textgrid", "png", "csv", "vowel-chart"], Form(
+        description="csv: one row per vowel with its measurements; vowel-chart: F1/F2 "
+                    "chart (PNG)")] = "json",
+    measures: Annotated[bool, Form(
+        description="measure every vowel (formants, f0, intensity, duration) into "
+                    "vowels[].measures; always on for csv and vowel-chart")] = False,
     mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
     fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
                                    description="Fade outside each vowel cut, ms")] = 5.0,
@@ -263,9 +292,11 @@ async def segment_endpoint(
 ) -> Response:
     """Align the transcript to the audio; reply with vowel intervals or audio."""
     settings: ServiceSettings = request.app.state.settings
-    check_request(settings, audio.size, transcript)
+    check_upload(settings, audio.size)
+    check_transcript(settings, transcript)
     options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
-                      transcript_match=transcript_match, boundaries=boundaries)
+                      transcript_match=transcript_match, boundaries=boundaries,
+                      measures=measures or output in ("csv", "vowel-chart"))
     resources = _resources(request.app)
     upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
@@ -274,6 +305,37 @@ async def segment_endpoint(
         decoded = read_audio(upload, max_duration_s=settings.max_duration_s)
         seg = segment(decoded, transcript, resources, options)
         return render_reply(output, decoded, seg, mode, fade_ms)
+
+    return await _gate(request.app).run(work)
+
+
+@router.post(
+    "/measure",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, "image/png": {}}},
+               **{code: {"model": ErrorReply, "description": why}
+                  for code, why in _ERRORS.items()}},
+)
+async def measure_endpoint(
+    request: Request,
+    audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
+    textgrid: Annotated[UploadFile, File(description="Its TextGrid: a phone tier of ARPAbet "
+                                                     "with stress digits")],
+    output: Annotated[Literal["json", "csv", "vowel-chart"], Form()] = "csv",
+    tier: Annotated[str | None, Form(description="The phone tier's name (default: 'phones' "
+                                                 "or '… - phones')")] = None,
+) -> Response:
+    """Measure the vowels of an existing alignment (vowelseg's or the Montreal
+    Forced Aligner's TextGrid)."""
+    settings: ServiceSettings = request.app.state.settings
+    check_upload(settings, audio.size)
+    grid = (await textgrid.read()).decode("utf-8", errors="replace")
+    upload = audio.file
+
+    def work() -> Response:
+        upload.seek(0)
+        decoded = read_audio(upload, max_duration_s=settings.max_duration_s)
+        return render_reply(output, decoded, measure(decoded, grid, tier or None), "concat",
+                            0.0)
 
     return await _gate(request.app).run(work)
 

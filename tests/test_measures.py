@@ -1,0 +1,180 @@
+"""Vowel measurements: against Klatt vowels with known formants, on real speech,
+from existing TextGrids, over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from vowelseg.measures import measure_vowels
+
+from tests.conftest import wav_bytes
+
+SA1 = "She had your dark suit in greasy wash water all year"
+
+#: Hillenbrand et al. (1995) mean F1-F3 of twelve American English vowels, men and women.
+HILLENBRAND_1995 = {
+    "iy": ((342, 2322, 3000), (437, 2761, 3372)), "ih": ((427, 2034, 2684), (483, 2365, 3053)),
+    "ei": ((476, 2089, 2691), (536, 2530, 3047)), "eh": ((580, 1799, 2605), (731, 2058, 2979)),
+    "ae": ((588, 1952, 2601), (669, 2349, 2972)), "ah": ((768, 1333, 2522), (936, 1551, 2815)),
+    "aw": ((652, 997, 2538), (781, 1136, 2824)), "oa": ((497, 910, 2459), (555, 1035, 2828)),
+    "oo": ((469, 1122, 2434), (519, 1225, 2827)), "uw": ((378, 997, 2343), (459, 1105, 2735)),
+    "uh": ((623, 1200, 2550), (753, 1426, 2933)), "er": ((474, 1379, 1710), (523, 1588, 1929)),
+}
+
+
+def klatt_vowel(formants, f0: float, seconds: float = 0.3, rate: int = 16000) -> np.ndarray:
+    """Praat's KlattGrid vowel with these F1-F3, 0.1 s of silence on each side."""
+    from parselmouth.praat import call
+
+    grid = call("Create KlattGrid from vowel", "v", seconds, f0, formants[0], 80, formants[1],
+                100, formants[2], 150, 3900, 0.05, 1000)
+    sound = call(call(grid, "To Sound"), "Resample", rate, 50)
+    y = sound.values[0] / np.abs(sound.values[0]).max() * 0.5
+    pad = np.zeros(rate // 10)
+    return np.concatenate([pad, y, pad])
+
+
+def klatt_errors(snr_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Relative F1-F3 errors, % (24 vowels x 3): ours, and Praat's defaults
+    (Burg, 5 formants, ceiling 5500 Hz) at the midpoint."""
+    import parselmouth
+
+    rng = np.random.default_rng(0)
+    ours, praat = [], []
+    for men, women in HILLENBRAND_1995.values():
+        for formants, f0 in ((men, 120.0), (women, 220.0)):
+            y = klatt_vowel(formants, f0)
+            if snr_db is not None:
+                power = np.mean(y[1600:-1600] ** 2)
+                y = y + rng.standard_normal(len(y)) * np.sqrt(power / 10 ** (snr_db / 10))
+            got = measure_vowels(y, 16000, [(0.1, 0.4)])[0].midpoint_hz
+            burg = parselmouth.Sound(y, 16000).to_formant_burg(
+                time_step=0.005, max_number_of_formants=5, maximum_formant=5500)
+            default = [burg.get_value_at_time(k, 0.25) for k in (1, 2, 3)]
+            ours.append([abs(g - t) / t if g is not None else np.inf
+                         for g, t in zip(got, formants, strict=True)])
+            praat.append([abs(g - t) / t for g, t in zip(default, formants, strict=True)])
+    return 100 * np.array(ours), 100 * np.array(praat)
+
+
+def test_klatt_vowels_are_measured_within_a_few_percent():
+    ours, praat = klatt_errors()
+    median, p90 = np.median(ours, axis=0), np.percentile(ours, 90, axis=0)
+    # measured: median 1.6 / 0.7 / 0.9 %, 90th percentile 3.8 / 2.2 %
+    assert median[0] <= 3.0 and median[1] <= 2.0 and median[2] <= 2.0, median
+    assert p90[0] <= 6.0 and p90[1] <= 6.0, p90
+    # Praat's defaults: median 1.6 / 1.0 / 1.0 %
+    assert (median <= np.median(praat, axis=0) + 0.25).all(), (median, np.median(praat, axis=0))
+    noisy, _ = klatt_errors(snr_db=20.0)
+    # measured with 20 dB of white noise: 1.6 / 1.5 / 1.3 %
+    assert (np.median(noisy, axis=0) <= median + 1.0).all(), np.median(noisy, axis=0)
+
+
+def test_too_short_or_unvoiced_vowels_get_a_reason_not_a_number():
+    rng = np.random.default_rng(1)
+    y = np.concatenate([klatt_vowel((600, 1700, 2600), 150.0),
+                        0.05 * rng.standard_normal(4800)])
+    short, whisper = measure_vowels(y, 16000, [(0.1, 0.12), (0.55, 0.75)], ceiling_hz=5500)
+    assert short.f0_hz is None and short.midpoint_hz == (None, None, None)
+    assert short.reason.startswith("too short")
+    assert whisper.f0_hz is None and whisper.reason.startswith("no voiced frame")
+
+
+@pytest.mark.slow
+def test_corner_vowels_sit_where_they_should_for_every_speaker(timit, resources):
+    from vowelseg import Options, segment
+    from vowelseg.training.corpus import read_corpus, speaker_of
+
+    by_speaker: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for utt in read_corpus(timit):
+        seg = segment(utt.wav, utt.text, resources, Options(measures=True))
+        for vowel, m in zip(seg.vowels, seg.measures, strict=True):
+            base = vowel.phone.rstrip("012")
+            f1, f2 = m.midpoint_hz[:2]
+            if base in ("IY", "UW", "AA") and vowel.phone[-1] == "1" and f1 and f2:
+                by_speaker.setdefault(speaker_of(utt), {}).setdefault(base, []).append((f1, f2))
+    assert len(by_speaker) == 8
+    for speaker, vowels in by_speaker.items():
+        mean = {v: np.mean(xy, axis=0) for v, xy in vowels.items()}
+        assert mean["IY"][0] < mean["AA"][0] and mean["UW"][0] < mean["AA"][0], speaker
+        assert mean["IY"][1] > mean["UW"][1] and mean["IY"][1] > mean["AA"][1], speaker
+
+
+def test_csv_and_vowel_chart_over_http(client, timit):
+    audio = wav_bytes(sf.read(timit / "dr1-fvmh0" / "sa1.wav", dtype="float32")[0], 16000)
+    files = {"audio": ("a.wav", audio, "audio/wav")}
+    reply = client.post("/segment", data={"transcript": SA1, "output": "csv"}, files=files)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(reply.text)))
+    assert [r["word"] for r in rows][:2] == ["she", "had"]
+    assert {"f1_hz", "f2_hz", "f3_hz", "f1_20_hz", "f3_80_hz", "f0_hz", "stress"} <= set(rows[0])
+    had = rows[1]
+    assert had["phone"] == "AE" and 550 < float(had["f1_hz"]) < 950  # an open front vowel
+    chart = client.post("/segment", data={"transcript": SA1, "output": "vowel-chart"},
+                        files=files)
+    assert chart.status_code == 200 and chart.content[:4] == b"\x89PNG"
+    body = client.post("/segment", data={"transcript": SA1, "measures": "true"},
+                       files=files).json()
+    assert body["vowels"][1]["measures"]["f1_hz"] == float(had["f1_hz"])
+    assert "measures" not in client.post("/segment", data={"transcript": SA1},
+                                         files=files).json()["vowels"][0]
+
+
+def test_measure_reads_vowelseg_and_mfa_textgrids_and_refuses_bad_ones(client, timit,
+                                                                        tmp_path):
+    from praatio import textgrid
+
+    wav = timit / "dr1-fvmh0" / "sa1.wav"
+    ours = tmp_path / "ours.TextGrid"
+    done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "segment", str(wav), SA1,
+                           "--textgrid", str(ours), "--csv", str(tmp_path / "direct.csv")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    grid = textgrid.openTextgrid(str(ours), includeEmptyIntervals=False)
+    end = grid.maxTimestamp
+    mfa = textgrid.Textgrid(0, end)  # MFA's layout: speaker-named tiers, short format
+    for tier in ("words", "phones"):
+        mfa.addTier(textgrid.IntervalTier(f"fvmh0 - {tier}", grid.getTier(tier).entries, 0, end))
+    mfa.save(str(tmp_path / "mfa.TextGrid"), format="short_textgrid", includeBlankSpaces=True)
+    tables = {}
+    for name in ("ours", "mfa"):
+        done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "measure", str(wav),
+                               str(tmp_path / f"{name}.TextGrid")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        tables[name] = list(csv.DictReader(io.StringIO(done.stdout)))
+    direct = list(csv.DictReader(open(tmp_path / "direct.csv")))
+    assert [(r["word"], r["phone"], r["f1_hz"]) for r in tables["ours"]] == \
+        [(r["word"], r["phone"], r["f1_hz"]) for r in direct]
+    assert [r["f2_hz"] for r in tables["mfa"]] == [r["f2_hz"] for r in tables["ours"]]
+
+    words_only = textgrid.Textgrid(0, end)
+    words_only.addTier(textgrid.IntervalTier("words", grid.getTier("words").entries, 0, end))
+    ipa = textgrid.Textgrid(0, end)
+    ipa.addTier(textgrid.IntervalTier("phones", [(a, b, "ɑ") for a, b, _ in
+                                                 grid.getTier("phones").entries], 0, end))
+    late = textgrid.Textgrid(0, 10.0)
+    late.addTier(textgrid.IntervalTier("phones", [(5.0, 6.0, "AA1")], 0, 10.0))
+    audio = wav.read_bytes()
+    for grid_, message in ((words_only, "no phone tier"), (ipa, "not ARPAbet"),
+                           (late, "past the audio's end")):
+        path = tmp_path / "bad.TextGrid"
+        grid_.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+        done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "measure", str(wav),
+                               str(path)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        reply = client.post("/measure", files={"audio": ("a.wav", audio, "audio/wav"),
+                                               "textgrid": ("a.TextGrid", path.read_bytes())})
+        assert reply.status_code == 422 and message in reply.json()["error"]
+    mfa_bytes = (tmp_path / "mfa.TextGrid").read_bytes()
+    reply = client.post("/measure", data={"output": "json"},
+                        files={"audio": ("a.wav", audio, "audio/wav"),
+                               "textgrid": ("a.TextGrid", mfa_bytes)})
+    assert reply.status_code == 200
+    assert [v["phone"] for v in reply.json()["vowels"]][:2] == ["IY1", "AE1"]
