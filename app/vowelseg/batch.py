@@ -1,9 +1,10 @@
 """Batch alignment of a corpus folder (the Montreal Forced Aligner's layout).
 
 Every audio file with a transcript beside it (``name.wav`` + ``name.txt`` or
-``name.lab``; speaker sub-folders allowed) becomes ``OUT/<same path>/name.json``
-and ``name.TextGrid``. Finished files are skipped, so an interrupted run
-resumes where it stopped; outputs are written to a temporary name and renamed,
+``name.lab``; speaker sub-folders allowed) becomes ``OUT/<same path>/name.json``,
+``name.TextGrid`` and ``name.csv`` (its vowels' measurements; ``OUT/vowels.csv``
+joins them all, with the speaker's folder as a column). Finished files are
+skipped, so an interrupted run resumes where it stopped; outputs are written to a temporary name and renamed,
 so a file is either complete or absent. Work runs on local processes or on a
 Dask distributed cluster, through the same :func:`align_file`.
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 TRANSCRIPT_SUFFIXES = (".lab", ".txt")
 OUTPUT_SUFFIXES = (".json", ".TextGrid")
+#: All files' vowel tables joined, in the output folder.
+COMBINED_CSV = "vowels.csv"
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,17 @@ class Job:
     audio: Path
     transcript: Path
     out_stem: Path
+    speaker: str = ""
+    measures: bool = True
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The outputs it writes."""
+        return OUTPUT_SUFFIXES + ((".csv",) if self.measures else ())
 
     def done(self) -> bool:
-        """Both outputs exist (written atomically, so they are complete)."""
-        return all(self.out_stem.with_suffix(s).exists() for s in OUTPUT_SUFFIXES)
+        """All outputs exist (written atomically, so they are complete)."""
+        return all(self.out_stem.with_suffix(s).exists() for s in self.suffixes)
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,8 @@ class Outcome:
     warnings: tuple[str, ...] = ()
 
 
-def find_jobs(corpus: Path, out: Path) -> tuple[list[Job], list[Outcome]]:
+def find_jobs(corpus: Path, out: Path, measures: bool = True,
+              ) -> tuple[list[Job], list[Outcome]]:
     """Audio files with a transcript beside them, and those without one."""
     jobs, missing = [], []
     for audio in sorted(p for p in Path(corpus).rglob("*")
@@ -58,7 +69,8 @@ def find_jobs(corpus: Path, out: Path) -> tuple[list[Job], list[Outcome]]:
             missing.append(Outcome(str(audio), "no .lab or .txt transcript beside it"))
             continue
         rel = audio.relative_to(corpus)
-        jobs.append(Job(audio, transcript, Path(out) / rel.parent / rel.stem))
+        jobs.append(Job(audio, transcript, Path(out) / rel.parent / rel.stem,
+                        rel.parent.as_posix() if rel.parent != Path(".") else "", measures))
     return jobs, missing
 
 
@@ -74,18 +86,22 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
     """Align one file and write its outputs; a failure is returned, not raised."""
     from vowelseg.errors import VowelsegError
     from vowelseg.hmm.model import DEFAULT_MODEL
+    from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.render import to_json, to_textgrid
+    from vowelseg.render import to_csv, to_json, to_textgrid
     from vowelseg.text.files import read_transcript
 
     try:
         transcript = read_transcript(job.transcript)
-        seg = segment(job.audio, transcript, load_resources(Path(model or DEFAULT_MODEL)))
+        seg = segment(job.audio, transcript, load_resources(Path(model or DEFAULT_MODEL)),
+                      Options(measures=job.measures))
     except VowelsegError as exc:
         return Outcome(str(job.audio), exc.message)
     except Exception as exc:  # reported in the summary, the batch goes on
         return Outcome(str(job.audio), f"{type(exc).__name__}: {exc}")
     write_atomic(job.out_stem.with_suffix(".TextGrid"), to_textgrid(seg))
+    if job.measures:
+        write_atomic(job.out_stem.with_suffix(".csv"), to_csv(seg, job.speaker))
     write_atomic(job.out_stem.with_suffix(".json"), json.dumps(to_json(seg), indent=1) + "\n")
     return Outcome(str(job.audio), None, seg.duration, tuple(w.code for w in seg.warnings))
 
@@ -135,6 +151,15 @@ def run_dask(jobs: list[Job], address: str | object, model: str | None) -> Itera
             client.close()
 
 
+def join_tables(tables: list[Path], path: Path) -> None:
+    """The vowel tables that exist, in order, as one CSV (one header)."""
+    parts = [t.read_text() for t in tables if t.exists()]
+    if not parts:
+        return
+    header = parts[0].split("\n", 1)[0] + "\n"
+    write_atomic(path, header + "".join(p.split("\n", 1)[1] for p in parts))
+
+
 def progress_line(done: int, total: int, failed: int, start: float, width: int = 30) -> str:
     """``[#####.....] 50/100 files, 2 failed, 40.0 files/min``."""
     filled = int(width * done / max(1, total))
@@ -145,13 +170,14 @@ def progress_line(done: int, total: int, failed: int, start: float, width: int =
 
 def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = None,
         model: str | None = None, say: Callable[[str], None] | None = None,
-        progress: Callable[[int, int, int, float], None] | None = None) -> dict:
+        progress: Callable[[int, int, int, float], None] | None = None,
+        measures: bool = True) -> dict:
     """Align a corpus folder; returns counts, failures and throughput.
 
     ``say`` receives messages; ``progress(done, total, failed, start_time)`` is
     called after every file.
     """
-    jobs, failures = find_jobs(Path(corpus), Path(out))
+    jobs, failures = find_jobs(Path(corpus), Path(out), measures)
     for stale in Path(out).rglob(".*.tmp"):  # left by a run killed mid-write
         stale.unlink()
     todo = [j for j in jobs if not j.done()]
@@ -163,27 +189,29 @@ def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = N
     outcomes: Iterable[Outcome] = (run_dask(todo, dask, model) if dask is not None
                                    else run_local(todo, workers, model))
     done = errors = 0
-    failed = len(failures)  # files without a transcript count from the start
     warned: list[Outcome] = []
     audio_s = 0.0
     for outcome in outcomes:
         done += 1
         audio_s += outcome.audio_s
         if outcome.error:
-            failed += 1
             errors += 1
             failures.append(outcome)
         elif outcome.warnings:
             warned.append(outcome)
         if progress:
-            progress(done, len(todo), failed, start)
+            progress(done, len(todo), errors, start)
     wall = time.time() - start
+    if measures:
+        join_tables([j.out_stem.with_suffix(".csv") for j in jobs],
+                    Path(out) / COMBINED_CSV)
     if failures:
         Path(out).mkdir(parents=True, exist_ok=True)
         write_atomic(Path(out) / "failures.tsv",
                      "".join(f"{f.audio}\t{f.error}\n" for f in failures))
     return {"files": len(jobs), "skipped": len(jobs) - len(todo), "aligned": done - errors,
             "with_warnings": [(w.audio, ", ".join(w.warnings)) for w in warned],
+            "without_transcript": len(failures) - errors,
             "failed": [(f.audio, f.error) for f in failures], "wall_s": wall,
             "files_per_min": 60.0 * done / wall if wall > 0 else 0.0, "audio_s": audio_s}
 
@@ -213,11 +241,13 @@ def main(args: object) -> int:
     """``vowelseg batch`` (argparse namespace with corpus, out, workers, dask, model)."""
     summary = run(Path(args.corpus), Path(args.out), args.workers, args.dask,
                   str(args.model), say=lambda m: print(m, file=sys.stderr),
-                  progress=_Progress())
+                  progress=_Progress(), measures=not args.no_measures)
     where = f"Dask cluster {args.dask}" if args.dask else f"{args.workers} local workers"
     print(f"aligned {summary['aligned']} files ({summary['audio_s']:.0f} s of audio) in "
           f"{summary['wall_s']:.1f} s on {where}: {summary['files_per_min']:.0f} files/min; "
-          f"{summary['skipped']} already done, {len(summary['failed'])} failed, "
+          f"{summary['skipped']} already done, {len(summary['failed'])} failed"
+          + (f" ({summary['without_transcript']} without a transcript)"
+             if summary["without_transcript"] else "") + ", "
           f"{len(summary['with_warnings'])} with warnings")
     for audio, codes in summary["with_warnings"]:
         print(f"WARNING {audio}: {codes} (the messages are in its .json)")

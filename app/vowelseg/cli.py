@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run on a Dask distributed scheduler instead, e.g. tcp://host:8786")
     _model_option(p)
+    p.add_argument("--no-measures", action="store_true",
+                   help="skip the vowel measurements (the per-file .csv and vowels.csv); "
+                        "measuring takes about ten times as long as aligning")
     p.set_defaults(func=_batch)
 
     p = _command(sub, "serve", "run the HTTP service")
