@@ -83,7 +83,7 @@ def test_transcript_and_audio_warnings(client, timit):
     german = post(client, y, "Sie hatte ihren dunklen Anzug im fettigen Waschwasser",
                   transcript_match="approximate").json()
     assert "words_guessed" in [w["code"] for w in german["warnings"]]
-    numbers = post(client, y, "1 2 3 45 678 she had your dark suit",
+    numbers = post(client, y, "1 2 3 45 678 she had",
                    transcript_match="approximate").json()
     assert "mostly_numbers" in [w["code"] for w in numbers["warnings"]]
     clipped = np.clip(y * 30, -1, 1)
@@ -125,8 +125,11 @@ def test_mp3_delay_is_read_from_the_lame_header():
     tagged = frame + b"Info" + (15).to_bytes(4, "big") + bytes(112) + b"LAME3.100" + bytes(300)
     assert mp3_leading_samples(plain) == MP3_DEFAULT_DELAY_SAMPLES
     assert mp3_leading_samples(tagged) == 0
-    id3 = b"ID3\x04\x00\x00" + (0).to_bytes(3, "big") + b"\x0a" + bytes(10)
-    assert mp3_leading_samples(id3 + tagged) == 0
+    for size in (10, 300, 5000):  # the tag's size is syncsafe: 7 bits a byte
+        syncsafe = bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+        id3 = b"ID3\x04\x00\x00" + syncsafe + bytes(size)
+        assert mp3_leading_samples(id3 + tagged) == 0, size
+        assert mp3_leading_samples(id3 + plain) == MP3_DEFAULT_DELAY_SAMPLES, size
 
 
 def test_batch_reads_timit_txt_as_the_sentence_only(timit, tmp_path):
@@ -159,3 +162,52 @@ def test_cli_transcript_file_missing_file_and_warnings(timit, tmp_path):
     done = subprocess.run([sys.executable, "-m", "vowelseg.cli", "segment", "nope.wav", "hi"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no such file: nope.wav" in done.stderr
+
+
+def test_a_single_short_word_is_not_refused(corpus):
+    """Single-word recordings are a vowel user's bread and butter: every word of
+    at least 0.25 s, cut out and padded with near-silence, has speech in it."""
+    rng = np.random.default_rng(0)
+    checked = 0
+    for utt in corpus[::4]:
+        y = sf.read(utt.wav, dtype="float32")[0]
+        for _, start, end in utt.words:
+            if end - start < 0.25:
+                continue
+            pad = (1e-4 * rng.standard_normal(8000)).astype(np.float32)
+            word = y[int(start * 16000):int(end * 16000)]
+            assert speech_windows(np.concatenate([pad, word, pad])) >= MIN_SPEECH_WINDOWS, \
+                (utt.utt_id, start, end)
+            checked += 1
+    assert checked > 50
+
+
+def test_numbers_in_an_ordinary_sentence_are_not_offsets():
+    from vowelseg.pipeline import load_resources
+    from vowelseg.quality import transcript_warnings
+    from vowelseg.text.files import transcript_text
+    from vowelseg.text.g2p import transcript_words
+
+    lexicon = load_resources().lexicon
+    for text in ("In 1984 there were 250 people.", "Call me at 555 1234 tomorrow.",
+                 "It cost $1,250.75 in 2019"):
+        codes = [w.code for w in transcript_warnings(text, transcript_words(text, lexicon))]
+        assert "mostly_numbers" not in codes, text
+    timit = "0 54682 She had your dark suit in greasy wash water all year."
+    codes = [w.code for w in transcript_warnings(timit, transcript_words(timit, lexicon))]
+    assert "mostly_numbers" in codes
+    assert transcript_text(timit) == "She had your dark suit in greasy wash water all year."
+    assert transcript_text("7 11 is a shop") == "7 11 is a shop"
+
+
+def test_clipping_is_found_in_mu_law_and_other_outputs_carry_the_codes(client, timit):
+    import io
+
+    y = sf.read(timit / "dr1-fvmh0" / "sa1.wav", dtype="float32")[0]
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(y * 30, -1, 1), 16000, subtype="ULAW", format="WAV")
+    files = {"audio": ("a.wav", buffer.getvalue(), "audio/wav")}
+    reply = client.post("/segment", data={"transcript": SA1, "output": "textgrid"},
+                        files=files)
+    assert reply.status_code == 200
+    assert "clipped" in reply.headers["x-vowelseg-warnings"].split(",")

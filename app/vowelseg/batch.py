@@ -4,9 +4,10 @@ Every audio file with a transcript beside it (``name.wav`` + ``name.txt`` or
 ``name.lab``; speaker sub-folders allowed) becomes ``OUT/<same path>/name.json``,
 ``name.TextGrid`` and ``name.csv`` (its vowels' measurements; ``OUT/vowels.csv``
 joins them all, with the speaker's folder as a column). Finished files are
-skipped, so an interrupted run resumes where it stopped; outputs are written to a temporary name and renamed,
-so a file is either complete or absent. Work runs on local processes or on a
-Dask distributed cluster, through the same :func:`align_file`.
+skipped, so an interrupted run resumes where it stopped; outputs are written to
+a temporary name and renamed, so a file is either complete or absent. Work runs
+on local processes or on a Dask distributed cluster, through the same
+:func:`align_file`.
 """
 
 from __future__ import annotations

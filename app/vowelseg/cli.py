@@ -50,7 +50,7 @@ def _segment(args: argparse.Namespace) -> int:
     options = Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
                       transcript_match="approximate" if args.approximate else "exact",
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior",
-                      measures=bool(args.measures or args.csv or args.chart))
+                      speech_check=not args.no_speech_check, measures=bool(args.measures or args.csv or args.chart))
     seg = segment(audio, transcript, load_resources(args.model), options)
     for warning in seg.warnings:
         print(f"vowelseg: warning [{warning.code}]: {warning.message}", file=sys.stderr)
@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-vtln", action="store_true",
                    help="do not warp the voice to the model (vocal-tract-length normalisation)")
     p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
+    p.add_argument("--no-speech-check", action="store_true",
+                   help="align even if no speech is heard (the check refuses noise, "
+                        "silence, tones and music)")
     _model_option(p)
     p.set_defaults(func=_segment)
 

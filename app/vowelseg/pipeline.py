@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vowelseg.align.graph import PAUSE_WORD
 from vowelseg.align.search import (
     KEEP_SCORES_FRAMES,
     Evidence,
@@ -22,7 +23,7 @@ from vowelseg.align.search import (
     window_emissions,
 )
 from vowelseg.audio.io import Audio, analysis_signal, read_audio
-from vowelseg.audio.speech import check_speech
+from vowelseg.audio.speech import check_speech, speech_windows
 from vowelseg.audio.vad import find_pauses
 from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_frames
 from vowelseg.errors import NoSpeechError
@@ -36,8 +37,10 @@ from vowelseg.options import Options
 from vowelseg.quality import (
     alignment_warnings,
     audio_warnings,
+    excuse_quiet_pauses,
     mismatch_evidence,
     transcript_warnings,
+    worst_window,
 )
 from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
@@ -173,14 +176,25 @@ def segment(
     llr = np.where(columns < model.n_columns,
                    column_log_likelihoods(model.mixtures, feats, columns) - best, 0.0)
     llr[silent] = 0.0
-    slot_word = np.array([slot.word for slot in graph.slots])
-    evidence = mismatch_evidence(llr, slot_word[graph.node_slot[path]] >= 0)
+    frame_word = np.array([slot.word for slot in graph.slots])[graph.node_slot[path]]
+
+    def heard(first: int, end: int) -> bool:  # speech in these frames of the file?
+        a, b = (max(0, int(f * config.hop_s * audio.sample_rate)) for f in (first, end))
+        piece = analysis_signal(Audio(audio.samples[a:b], audio.sample_rate, audio.format,
+                                      audio.subtype), config.sample_rate)
+        return speech_windows(piece) > 0
+
+    counted = (excuse_quiet_pauses(llr, frame_word == PAUSE_WORD, heard)
+               if options.transcript_match == "exact" else llr)
+    evidence = mismatch_evidence(counted, frame_word >= 0)
+    worst_s = tuple(f * config.hop_s for f in worst_window(counted))
     with gc_paused():
         seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
                                  audio.sample_rate, llr, starts)
         if options.shift_boundaries:
             seg = shift_boundaries(seg, model.boundary_offsets)
-    warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence)
+    warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence,
+                                   worst_s)
     measures = (tuple(measure_vowels(signal, config.sample_rate,
                                      [(v.start, v.end) for v in seg.vowels]))
                 if options.measures else ())

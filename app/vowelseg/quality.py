@@ -17,7 +17,8 @@ code                     given when
                          transcript words that were not spoken
 ``words_guessed``        at least half the words are not in the dictionary
                          and were guessed by the neural model
-``mostly_numbers``       at least half the words are numbers spelt out
+``mostly_numbers``       two thirds of the words or more are numbers spelt out,
+                         or the transcript starts with two bare numbers
 ``low_confidence``       the words' mean confidence is below
                          :data:`LOW_MEAN_CONFIDENCE`
 ``clipped``              at least :data:`CLIPPED_SHARE` of the samples sit at
@@ -33,6 +34,7 @@ checked on synthetic speech (``vowelseg bench-input`` prints the rates).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -77,6 +79,57 @@ def mismatch_evidence(frame_llr: np.ndarray, speech: np.ndarray,
     return (float(frame_llr[speech].mean()), *worst)
 
 
+#: A pause with at least SOUND_FRAMES frames fitting worse than BAD_FRAME_NATS
+#: holds some sound; only such pauses are checked for speech by
+#: :func:`excuse_quiet_pauses` (a silent one fits, and is left as it is).
+BAD_FRAME_NATS = -5.0
+SOUND_FRAMES = 20
+
+
+def worst_window(frame_llr: np.ndarray,
+                 window: int = MISMATCH_WINDOWS_FRAMES[-1]) -> tuple[int, int]:
+    """The frames ``[first, end)`` of the lowest-mean window of ``window`` frames."""
+    if len(frame_llr) <= window:
+        return 0, len(frame_llr)
+    sums = np.cumsum(np.concatenate([[0.0], frame_llr.astype(np.float64)]))
+    first = int(np.argmin(sums[window:] - sums[:-window]))
+    return first, first + window
+
+
+def excuse_quiet_pauses(frame_llr: np.ndarray, pause: np.ndarray,
+                        is_speech: Callable[[int, int], bool], rounds: int = 3) -> np.ndarray:
+    """``frame_llr`` with the path's pauses in the worst windows set to 0 (a
+    perfect fit) where no speech is heard in them: a cough, a click or a door
+    between sentences lands in a pause and fits it badly, as speech missing from
+    the transcript does, but only the latter is a mismatch.
+
+    Parameters
+    ----------
+    frame_llr : np.ndarray
+        ``(n_frames,)`` per-frame log-likelihood ratio.
+    pause : np.ndarray
+        ``(n_frames,)`` bool: the frame is in one of the path's pauses.
+    is_speech : callable
+        ``is_speech(first_frame, end_frame)``: whether speech is heard there.
+    rounds : int
+        Worst windows looked at.
+    """
+    out = frame_llr.astype(np.float64)
+    for _ in range(rounds):
+        first, end = worst_window(out)
+        inside = np.flatnonzero(pause[first:end]) + first
+        if not len(inside) or out[inside].mean() > -1.0:
+            break
+        runs = np.split(inside, np.flatnonzero(np.diff(inside) > 1) + 1)
+        quiet = [r for r in runs if np.count_nonzero(out[r] < BAD_FRAME_NATS) >= SOUND_FRAMES
+                 and not is_speech(int(r[0]), int(r[-1]) + 1)]
+        if not quiet:
+            break
+        for run in quiet:
+            out[run] = 0.0
+    return out
+
+
 def mismatch_score(evidence: tuple[float, ...]) -> float:
     """Above 0: the transcript likely does not match the audio (see
     :data:`MISMATCH_WEIGHTS`)."""
@@ -96,7 +149,8 @@ def transcript_warnings(transcript: str, words: list[Word]) -> list[ReplyWarning
             "English (vowelseg aligns English speech only)"))
     numbers = re.findall(r"\d[\d,.]*", transcript)
     spoken = len(tokenize(expand_text(" ".join(numbers)))) if numbers else 0
-    if words and spoken >= len(words) / 2:
+    offsets = re.match(r"\s*\d+\s+\d+\s+\D", transcript) is not None
+    if words and (spoken >= 2 * len(words) / 3 or offsets):
         out.append(ReplyWarning(
             "mostly_numbers",
             f"{spoken} of the {len(words)} words are numbers spelt out ({', '.join(numbers[:3])}"
@@ -140,8 +194,11 @@ def _share_at_full_scale(audio: Audio, block: int = 1 << 20) -> float:
     samples = audio.samples
     if samples.dtype.kind == "i":
         info = np.iinfo(samples.dtype)
-        step = 1 << 8 if audio.subtype == "PCM_24" else 1  # 24-bit sits in int32's top bits
-        high, low = info.max - step + 1, info.min + step - 1
+        # the largest code each encoding decodes to (8-bit, mu-law and A-law fall short
+        # of int16's full scale; 24-bit sits in int32's top bits)
+        high = {"PCM_U8": 32512, "PCM_S8": 32512, "ULAW": 32124, "ALAW": 32256,
+                "PCM_24": info.max - 255}.get(audio.subtype, info.max)
+        low = -high - 1 if audio.subtype in ("PCM_16", "PCM_32", "PCM_24") else -high
     else:
         high, low = 0.999, -0.999
     count = sum(int(np.count_nonzero((part >= high) | (part <= low)))
@@ -168,8 +225,8 @@ def _speech_level_dbfs(signal: np.ndarray, pause_mask: np.ndarray | None,
     return 10 * np.log10(total / count + 1e-30)
 
 
-def alignment_warnings(seg: Segmentation, approximate: bool,
-                       evidence: tuple[float, ...]) -> list[ReplyWarning]:
+def alignment_warnings(seg: Segmentation, approximate: bool, evidence: tuple[float, ...],
+                       worst_s: tuple[float, float] = (0.0, 0.0)) -> list[ReplyWarning]:
     """Warnings about the alignment: a transcript that does not fit, speech left
     out of it, low confidence overall.
 
@@ -180,6 +237,8 @@ def alignment_warnings(seg: Segmentation, approximate: bool,
         The transcript was matched approximately (words may be skipped).
     evidence : tuple of float
         :func:`mismatch_evidence` of the alignment.
+    worst_s : (float, float)
+        Where its worst window is, seconds (:func:`worst_window`), for the message.
     """
     out = []
     if not approximate and mismatch_score(evidence) > 0:
@@ -188,7 +247,8 @@ def alignment_warnings(seg: Segmentation, approximate: bool,
             "transcript_mismatch",
             "the transcript may not match the audio: the speech fits the transcript's "
             f"phones far worse than any phones (mean {mean:.1f}, worst second {worst:.1f} "
-            "nats a frame). Check the transcript, or send "
+            f"nats a frame, worst around {worst_s[0]:.1f}-{worst_s[1]:.1f} s). Check the "
+            "transcript there, or send "
             "transcript_match=approximate (CLI: --approximate) to let unspoken words be "
             "skipped and extra speech be marked untranscribed"))
     if approximate:

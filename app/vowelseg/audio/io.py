@@ -87,6 +87,7 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
     LimitError
         Longer than ``max_duration_s``.
     """
+    start = 0
     if isinstance(source, bytes | bytearray):
         if not source:
             raise EmptyAudioError(f"the audio file is empty (0 bytes); send {ACCEPTED}")
@@ -107,7 +108,7 @@ def read_audio(source: bytes | str | Path | BinaryIO, max_duration_s: float | No
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(f"could not decode the audio ({_reason(exc)}); send {ACCEPTED}") from exc
     if fmt == "MP3":
-        samples = samples[mp3_leading_samples(_head(source)):]
+        samples = samples[mp3_leading_samples(_head(source, start)):]
     if len(samples) < MIN_DURATION_S * rate:
         raise EmptyAudioError(
             f"the audio holds {len(samples)} samples ({len(samples) / rate:.3f} s): "
@@ -144,9 +145,8 @@ def mp3_leading_samples(head: bytes) -> int:
         The file's first bytes (its ID3v2 tag, if any, and the first frame).
     """
     start = 0
-    if head[:3] == b"ID3" and len(head) >= 10:  # skip the ID3v2 tag (syncsafe size)
-        size = int.from_bytes(bytes(b & 0x7F for b in head[6:10]), "big")
-        start = 10 + size + (10 if head[5] & 0x10 else 0)
+    if head[:3] == b"ID3" and len(head) >= 10:  # skip the ID3v2 tag
+        start = 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
     while start + 1 < len(head) and not (head[start] == 0xFF and head[start + 1] & 0xE0 == 0xE0):
         start += 1
     frame = head[start:start + 2048]
@@ -163,20 +163,26 @@ def mp3_leading_samples(head: bytes) -> int:
     return MP3_DEFAULT_DELAY_SAMPLES
 
 
-def _head(source: str | Path | BinaryIO, size: int = 1 << 16) -> bytes:
-    """The first ``size`` bytes of a file (a file object is left where it was),
-    more if an ID3v2 tag (album art, say) is longer than that."""
+def _syncsafe(four: bytes) -> int:
+    """An ID3v2 size: four bytes of seven bits each."""
+    return sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(four))
+
+
+def _head(source: str | Path | BinaryIO, start: int = 0, size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of a file from ``start`` (where the decoder began;
+    a file object is left where it was), more if an ID3v2 tag (album art, say)
+    is longer than that."""
     if isinstance(source, str | Path):
         with open(source, "rb") as f:
-            return _head(f, size)
+            return _head(f, start, size)
     at = source.tell()
     try:
-        source.seek(0)
+        source.seek(start)
         head = source.read(size)
         if head[:3] == b"ID3" and len(head) >= 10:
-            tag = 10 + int.from_bytes(bytes(b & 0x7F for b in head[6:10]), "big")
+            tag = 10 + _syncsafe(head[6:10]) + 10
             if tag + 4096 > size:
-                source.seek(0)
+                source.seek(start)
                 head = source.read(tag + 4096)
         return head
     finally:

@@ -101,15 +101,15 @@ def speech_copies(utt: Utterance, corpus: Sequence[Utterance],
 
 
 def refused(samples: np.ndarray, transcript: str, resources: Resources) -> str | None:
-    """The refusal's message if :func:`segment` refuses the recording as having no
-    speech, else None."""
+    """The refusal's message if :func:`segment` refuses the recording (as having
+    no speech, or otherwise: then prefixed so), else None."""
     audio = Audio(np.asarray(samples, dtype=np.float32)[:, None], RATE, "WAV", "FLOAT")
     try:
         segment(audio, transcript, resources)
     except NoSpeechError as exc:
         return exc.message
-    except VowelsegError:
-        return None
+    except VowelsegError as exc:
+        return f"refused otherwise: {exc.message}"
     return None
 
 

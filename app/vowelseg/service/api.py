@@ -70,6 +70,8 @@ STATUS: dict[type[VowelsegError], int] = {
     BusyError: 503,
     ModelError: 500,
 }
+#: Header with the reply's warning codes, for outputs other than JSON.
+WARNINGS_HEADER = "X-Vowelseg-Warnings"
 #: Seconds a client is told to wait after a 503.
 RETRY_AFTER_S = 5
 
@@ -153,7 +155,9 @@ def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
     else:
         body = to_textgrid(seg)
     media_type, filename = _DOWNLOAD[output]
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else None
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
+    if seg.warnings:  # the JSON reply lists them; other formats carry the codes here
+        headers[WARNINGS_HEADER] = ",".join(w.code for w in seg.warnings)
     return Response(body, media_type=media_type, headers=headers)
 
 
@@ -272,6 +276,9 @@ async def segment_endpoint(
     output: Annotated[Literal["json", "wav", "textgrid", "png", "csv", "vowel-chart"], Form(
         description="csv: one row per vowel with its measurements; vowel-chart: F1/F2 "
                     "chart (PNG)")] = "json",
+    speech_check: Annotated[bool, Form(
+        description="refuse a recording in which no speech is heard (422); false skips "
+                    "the check")] = True,
     measures: Annotated[bool, Form(
         description="measure every vowel (formants, f0, intensity, duration) into "
                     "vowels[].measures; always on for csv and vowel-chart")] = False,
@@ -296,7 +303,7 @@ async def segment_endpoint(
     check_transcript(settings, transcript)
     options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
                       transcript_match=transcript_match, boundaries=boundaries,
-                      measures=measures or output in ("csv", "vowel-chart"))
+                      speech_check=speech_check, measures=measures or output in ("csv", "vowel-chart"))
     resources = _resources(request.app)
     upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from vowelseg.errors import TranscriptError
 
-_TIMIT_LINE = re.compile(r"\s*(\d+)\s+(\d+)\s+(.*\S)\s*", re.DOTALL)
+_TIMIT_LINE = re.compile(r"\s*(0)\s+([1-9]\d*)\s+(.*\S)\s*", re.DOTALL)
 
 
 def transcript_text(text: str) -> str:
     """The words of a transcript file's contents: TIMIT's leading sample offsets
-    dropped (a single line of two whole numbers, then words), anything else as
+    dropped (a single line: 0, the last sample, then words), anything else as
     it is."""
     match = _TIMIT_LINE.fullmatch(text)
     if match and "\n" not in match.group(3).strip() and re.search(r"[^\W\d_]", match.group(3)):
