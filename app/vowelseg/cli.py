@@ -50,7 +50,8 @@ def _segment(args: argparse.Namespace) -> int:
     options = Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
                       transcript_match="approximate" if args.approximate else "exact",
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior",
-                      speech_check=not args.no_speech_check, measures=bool(args.measures or args.csv or args.chart))
+                      speech_check=not args.no_speech_check,
+                      measures=bool(args.measures or args.csv or args.chart))
     seg = segment(audio, transcript, load_resources(args.model), options)
     for warning in seg.warnings:
         print(f"vowelseg: warning [{warning.code}]: {warning.message}", file=sys.stderr)

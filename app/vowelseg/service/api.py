@@ -303,7 +303,8 @@ async def segment_endpoint(
     check_transcript(settings, transcript)
     options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
                       transcript_match=transcript_match, boundaries=boundaries,
-                      speech_check=speech_check, measures=measures or output in ("csv", "vowel-chart"))
+                      speech_check=speech_check,
+                      measures=measures or output in ("csv", "vowel-chart"))
     resources = _resources(request.app)
     upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
