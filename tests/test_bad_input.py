@@ -48,6 +48,7 @@ def test_recordings_without_speech_are_refused_with_what_they_sound_like(client)
     assert heard["music (plucked notes) -20 dBFS"].startswith("music")
 
 
+@pytest.mark.slow
 def test_speech_in_noise_quiet_or_band_limited_is_never_refused(corpus, resources):
     rng = np.random.default_rng(0)
     fewest = {}
@@ -61,6 +62,7 @@ def test_speech_in_noise_quiet_or_band_limited_is_never_refused(corpus, resource
     assert min(fewest.values()) >= 10 * MIN_SPEECH_WINDOWS, fewest
 
 
+@pytest.mark.slow
 def test_exact_mode_warns_when_the_transcript_does_not_match(corpus, resources):
     rates = {k: np.mean(v) for k, v in bad_input.mismatch_rates(corpus, corpus,
                                                                  resources).items()}
@@ -104,6 +106,7 @@ def test_an_empty_transcript_is_called_empty(client, timit):
 
 @pytest.mark.skipif(not all(shutil.which(t) for t in ("sox", "ffmpeg", "lame")),
                     reason="sox, ffmpeg and lame make the MP3s (.ci/test-tools installs them)")
+@pytest.mark.slow
 def test_mp3_word_times_match_the_wav(corpus, resources):
     diffs = bad_input.mp3_differences(corpus[::20], resources)
     assert len(diffs) == 6
