@@ -149,6 +149,9 @@ def test_batch_reads_timit_txt_as_the_sentence_only(timit, tmp_path):
     words = [w["word"] for w in json.loads((tmp_path / "out" / "fvmh0" / "sa1.json")
                                            .read_text())["words"]]
     assert words == SA1.lower().split()
+    table = (tmp_path / "out" / "vowels.csv").read_text().splitlines()
+    assert table[0].startswith("speaker,word,phone,stress")
+    assert len(table) > 20 and all(row.startswith("fvmh0,") for row in table[1:])
 
 
 def test_cli_transcript_file_missing_file_and_warnings(timit, tmp_path):
