@@ -73,9 +73,8 @@ def mismatch_evidence(frame_llr: np.ndarray, speech: np.ndarray,
     """
     if not speech.any():
         return (0.0,) * (1 + len(windows))
-    sums = np.cumsum(np.concatenate([[0.0], frame_llr.astype(np.float64)]))
-    worst = [float((sums[w:] - sums[:-w]).min() / w) if len(frame_llr) > w
-             else float(sums[-1] / len(frame_llr)) for w in windows]
+    worst = [float(frame_llr[slice(*worst_window(frame_llr, w))].astype(np.float64).mean())
+             for w in windows]
     return (float(frame_llr[speech].mean()), *worst)
 
 

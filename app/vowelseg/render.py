@@ -12,6 +12,7 @@ from praatio import textgrid
 
 from vowelseg.audio.io import Audio, analysis_signal, write_wav
 from vowelseg.measures import VowelMeasures, lobanov
+from vowelseg.phones import base_phone
 from vowelseg.result import Segmentation
 
 WAV_MODES = ("concat", "mask")
@@ -77,7 +78,7 @@ def vowel_rows(seg: Segmentation, speaker: str = "") -> list[dict]:
     for p, m, z in zip(seg.vowels, seg.measures, _normalised(seg), strict=True):
         mid_b = m.bandwidths_hz.get(50, (None, None, None))
         row = {"speaker": speaker, "word": seg.words[p.word].word if p.word >= 0 else "",
-               "phone": p.phone.rstrip("012"), "stress": p.phone[-1] if p.phone[-1].isdigit()
+               "phone": base_phone(p.phone), "stress": p.phone[-1] if p.phone[-1].isdigit()
                else "", "start": p.start, "end": p.end, "duration_ms": m.duration_ms,
                "f0_hz": m.f0_hz, "f1_hz": m.midpoint_hz[0], "f2_hz": m.midpoint_hz[1],
                "f3_hz": m.midpoint_hz[2], "b1_hz": mid_b[0], "b2_hz": mid_b[1],
@@ -116,7 +117,7 @@ def to_vowel_chart(seg: Segmentation) -> bytes:
     for p, m in zip(seg.vowels, seg.measures, strict=True):
         f1, f2 = m.midpoint_hz[0], m.midpoint_hz[1]
         if f1 is not None and f2 is not None:
-            points.setdefault(p.phone.rstrip("012"), []).append((f2, f1))
+            points.setdefault(base_phone(p.phone), []).append((f2, f1))
     fig = Figure(figsize=(7, 6), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     colours = matplotlib.colormaps["tab10"]
