@@ -86,6 +86,31 @@ def test_too_short_or_unvoiced_vowels_get_a_reason_not_a_number():
     assert whisper.f0_hz is None and whisper.reason.startswith("no voiced frame")
 
 
+def test_rhotic_vowels_are_measured_under_a_lower_ceiling():
+    # a woman's ER (Hillenbrand 1995: 523 / 1588 / 1929 Hz); under a 6500 Hz
+    # ceiling Burg merges F2 and F3 (measured: 1718 / 1719 Hz)
+    y = klatt_vowel(HILLENBRAND_1995["er"][1], 220.0)
+    plain, rhotic = (measure_vowels(y, 16000, [(0.1, 0.4)], ceiling_hz=6500, phones=[phone])[0]
+                     for phone in ("AH1", "ER1"))
+    assert plain.ceiling_hz == 6500 and rhotic.ceiling_hz == 5000
+    assert rhotic.midpoint_hz[1] == pytest.approx(1588, rel=0.05), rhotic.midpoint_hz
+    assert rhotic.midpoint_hz[2] == pytest.approx(1929, rel=0.05), rhotic.midpoint_hz
+
+
+def test_fasttrack_agrees_with_us_on_klatt_vowels():
+    pytest.importorskip("fasttrackpy")
+    from vowelseg.bench.formants import fasttrack_midpoint
+
+    for name in ("iy", "ah", "uw"):
+        formants = HILLENBRAND_1995[name][0]
+        y = klatt_vowel(formants, 120.0)
+        ours = measure_vowels(y, 16000, [(0.1, 0.4)])[0].midpoint_hz
+        theirs, ceiling = fasttrack_midpoint(y, 16000, 0.1, 0.4)
+        assert 4000 <= ceiling <= 7000
+        for truth, a, b in zip(formants[:2], ours[:2], theirs[:2], strict=True):
+            assert a == pytest.approx(truth, rel=0.06) and b == pytest.approx(truth, rel=0.06)
+
+
 @pytest.mark.slow
 def test_corner_vowels_sit_where_they_should_for_every_speaker(timit, resources):
     from vowelseg import Options, segment

@@ -305,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-http", dest="http", action="store_false",
                    help="skip the HTTP latency and cold-start measurement")
     p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
+    p.add_argument("--measures", action="store_true",
+                   help="also align and measure every vowel, and compare the time")
 
     p = _benchmark(sub, "bench-robust", "accuracy under transcript mismatch, noise, babble, "
                    "telephone and studio rates, long silence/noise", "bench_robust")
@@ -315,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
                        ("--filler-frame-logp", "each frame in the filler")):
         p.add_argument(flag, type=float, help=f"log-probability of {what} in the transcript "
                        "conditions (default: what transcript_match=approximate uses)")
+
+    p = _benchmark(sub, "bench-formants", "vowel formants side by side with FastTrack "
+                   "(fasttrackpy) on the same intervals", "bench_formants")
+    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
+    p.add_argument("--no-heuristics", dest="heuristics", action="store_false",
+                   help="run FastTrack without its six heuristics (new-fave runs them)")
 
     p = _benchmark(sub, "bench-input", "bad input: recordings without speech, speech in "
                    "noise, transcripts that do not match, MP3 timing", "bench_input")

@@ -13,6 +13,7 @@ gets empty values and a reason, never a made-up number.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,16 +25,36 @@ CEILINGS_HZ: tuple[float, ...] = tuple(float(c) for c in np.arange(4500.0, 7001.
 #: fits the tracks at least :data:`CLEARLY_SMOOTHER` times better.
 DEFAULT_CEILING_HZ = 5500.0
 CLEARLY_SMOOTHER = 0.8
+#: r-coloured vowels (ARPAbet, without stress) and the highest ceiling they are
+#: measured with, Hz: their F3 is low (1500-2000 Hz), and a ceiling chosen for
+#: the other vowels can skip it (against FastTrack on timit-dev, ER tokens with
+#: F3 above 2500 Hz went from 10 of 64 to 2; docs/experiments.md).
+RHOTIC = ("ER",)
+RHOTIC_CEILING_HZ = 5000.0
 #: Vowels the ceiling is chosen on (evenly spaced over the recording).
 CEILING_TOKENS = 40
 #: Shortest vowel measured, seconds.
 MIN_VOWEL_S = 0.03
 #: Points where formants are reported besides the 11-point track.
 POINTS = (0.2, 0.5, 0.8)
-#: Pitch range searched, Hz.
-PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 60.0, 500.0
-_TIME_STEP_S = 0.005
-_PAD_S = 0.05
+#: Pitch range searched, Hz (the floor is Praat's default: 60 Hz cost a third
+#: more time for the same f0s, docs/experiments.md).
+PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 75.0, 500.0
+#: Pitch frames in a long vowel, at least (see :func:`_pitch_and_level`).
+PITCH_FRAMES = 6
+#: Praat's formant analysis window (its Gaussian spans twice this), seconds.
+_FORMANT_WINDOW_S = 0.025
+#: Audio kept beyond a piece before resampling it, seconds (the resampler's
+#: edge transients stay out of the analysed part).
+_RESAMPLE_MARGIN_S = 0.02
+_PITCH_STEP_S = 0.01
+#: Audio resampled at a time for the formants, seconds.
+_CHUNK_S = 30.0
+#: Pitch (window 3 / floor = 40 ms) needs this much audio on each side of a
+#: vowel, seconds.
+_PITCH_PAD_S = 0.02
+#: Track points: 0, 10, ..., 100 % of each vowel.
+TRACK_POINTS = 11
 
 
 @dataclass(frozen=True)
@@ -47,7 +68,8 @@ class VowelMeasures:
     f0_hz : float or None
         Median over the vowel's voiced frames.
     intensity_db : float or None
-        Mean intensity, dB (Praat's scale: re 2e-5 Pa for a signal in Pa).
+        The vowel's intensity, dB: its mean power re (2e-5)^2, Praat's "Get
+        intensity (dB)" of the vowel (for a signal in Pa; full scale is 1).
     formants_hz : dict
         ``{20: (F1, F2, F3), 50: (...), 80: (...)}`` at 20, 50 and 80 % of the
         vowel, Hz.
@@ -76,23 +98,91 @@ class VowelMeasures:
         return self.formants_hz.get(50, (None, None, None))
 
 
-def _sound(samples: np.ndarray, sample_rate: int, start_s: float, end_s: float):  # noqa: ANN202
-    import parselmouth
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of a recording at some rate.
 
-    a = max(0, int((start_s - _PAD_S) * sample_rate))
-    b = min(len(samples), int(np.ceil((end_s + _PAD_S) * sample_rate)))
-    return parselmouth.Sound(np.asarray(samples[a:b], dtype=np.float64), sample_rate,
-                             start_time=a / sample_rate)
+    Attributes
+    ----------
+    samples : np.ndarray
+        ``(n,)``, float.
+    rate : float
+        Hz.
+    start_s : float
+        Time of ``samples[0]`` in the recording, seconds.
+    """
+
+    samples: np.ndarray
+    rate: float
+    start_s: float = 0.0
+
+    def sound(self, start_s: float, end_s: float):  # noqa: ANN201 (parselmouth.Sound)
+        """The samples from ``start_s`` to ``end_s`` (as far as the stretch goes)
+        as a Praat Sound on the recording's time axis."""
+        import parselmouth
+
+        i = max(0, int(np.floor((start_s - self.start_s) * self.rate)))
+        j = min(len(self.samples), int(np.ceil((end_s - self.start_s) * self.rate)))
+        # Praat's Sound starts half a sample before its first sample
+        return parselmouth.Sound(self.samples[i:j], self.rate,
+                                 start_time=self.start_s + (i - 0.5) / self.rate)
 
 
-def _formant_values(formant, times: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """``(len(times), 3, 2)``: F1-F3 and B1-B3 at ``times`` (NaN where undefined)."""
-    out = np.full((len(times), 3, 2), np.nan)
-    for i, t in enumerate(times):
-        for k in range(3):
-            out[i, k, 0] = formant.get_value_at_time(k + 1, float(t))
-            out[i, k, 1] = formant.get_bandwidth_at_time(k + 1, float(t))
-    return out
+def resampled(samples: np.ndarray, sample_rate: int, rate: float, start_s: float,
+              end_s: float) -> Stretch:
+    """``samples`` from ``start_s`` to ``end_s`` (clipped to the recording) at
+    ``rate`` (soxr). The resampler is given :data:`_RESAMPLE_MARGIN_S` more on
+    each side, cut off again, so that its edges stay out of the stretch."""
+    import soxr
+
+    a = max(0, int(np.floor((start_s - _RESAMPLE_MARGIN_S) * sample_rate)))
+    b = min(len(samples), int(np.ceil((end_s + _RESAMPLE_MARGIN_S) * sample_rate)))
+    y = np.asarray(samples[a:b], dtype=np.float64)
+    if rate != sample_rate:
+        y = soxr.resample(y, sample_rate, rate)
+    t0 = a / sample_rate
+    i = max(0, int(np.floor((start_s - t0) * rate)))
+    j = min(len(y), int(np.ceil((end_s - t0) * rate)))
+    return Stretch(y[i:j], float(rate), t0 + i / rate)
+
+
+def _formant_span(start_s: float, end_s: float, n_points: int) -> tuple[float, float, float]:
+    """Time step, and the span of audio whose Praat frames fall on ``n_points``
+    evenly spaced times from ``start_s`` to ``end_s``: Praat centres its frames in
+    the Sound, and fits as many whole windows as the Sound holds."""
+    step_s = (end_s - start_s) / (n_points - 1)
+    half_s = 0.5 * (end_s - start_s) + _FORMANT_WINDOW_S + 0.25 * step_s
+    middle = 0.5 * (start_s + end_s)
+    return step_s, middle - half_s, middle + half_s
+
+
+def formants_at_points(audio: Stretch, start_s: float, end_s: float, ceiling_hz: float,
+                       n_points: int = TRACK_POINTS) -> np.ndarray:
+    """Praat's Burg formants at ``n_points`` evenly spaced times from ``start_s``
+    to ``end_s``, each analysed at exactly its own time: the Sound is cut so that
+    Praat's frames fall on the points, so no frame is analysed that is not
+    reported and no value is interpolated between frames.
+
+    Parameters
+    ----------
+    audio : Stretch
+        At twice ``ceiling_hz`` (the rate Praat would resample it to).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_points, 3, 2)``: F1-F3 and B1-B3, Hz (NaN where Praat finds none).
+    """
+    if audio.rate != 2.0 * ceiling_hz:
+        raise ValueError(f"formants with a {ceiling_hz:g} Hz ceiling need audio at "
+                         f"{2 * ceiling_hz:g} Hz, not {audio.rate:g}")
+    step_s, a, b = _formant_span(start_s, end_s, n_points)
+    formant = audio.sound(a, b).to_formant_burg(
+        time_step=step_s, max_number_of_formants=5, maximum_formant=ceiling_hz,
+        window_length=_FORMANT_WINDOW_S)
+    value, bandwidth = formant.get_value_at_time, formant.get_bandwidth_at_time
+    times = [start_s + i * step_s for i in range(n_points)]
+    return np.array([[(value(k, t), bandwidth(k, t)) for k in (1, 2, 3)] for t in times])
 
 
 def track_misfit(tracks: np.ndarray) -> float:
@@ -112,8 +202,9 @@ def choose_ceiling(samples: np.ndarray, sample_rate: int,
                    intervals: Sequence[tuple[float, float]],
                    ceilings: Sequence[float] = CEILINGS_HZ) -> float:
     """The formant ceiling under which the recording's vowel tracks are smoothest
-    (median :func:`track_misfit` over up to :data:`CEILING_TOKENS` vowels);
-    :data:`DEFAULT_CEILING_HZ` unless another is clearly better."""
+    (median :func:`track_misfit` of the tracks from 10 to 90 % of up to
+    :data:`CEILING_TOKENS` vowels); :data:`DEFAULT_CEILING_HZ` unless another is
+    clearly better."""
     usable = [(a, b) for a, b in intervals if b - a >= MIN_VOWEL_S]
     if not usable:
         return DEFAULT_CEILING_HZ
@@ -123,10 +214,10 @@ def choose_ceiling(samples: np.ndarray, sample_rate: int,
     for ceiling in ceilings:
         errors = []
         for a, b in picked:
-            formant = _sound(samples, sample_rate, a, b).to_formant_burg(
-                time_step=_TIME_STEP_S, max_number_of_formants=5, maximum_formant=ceiling)
-            times = np.linspace(a + 0.1 * (b - a), b - 0.1 * (b - a), 9)
-            errors.append(track_misfit(_formant_values(formant, times)[:, :, 0]))
+            a, b = a + 0.1 * (b - a), b - 0.1 * (b - a)
+            _, first, last = _formant_span(a, b, 9)
+            audio = resampled(samples, sample_rate, 2.0 * ceiling, first, last)
+            errors.append(track_misfit(formants_at_points(audio, a, b, ceiling, 9)[:, :, 0]))
         misfit[ceiling] = float(np.median(errors))
     best = min(misfit, key=misfit.get)
     default = min(ceilings, key=lambda c: abs(c - DEFAULT_CEILING_HZ))
@@ -135,13 +226,38 @@ def choose_ceiling(samples: np.ndarray, sample_rate: int,
     return float(default)
 
 
-def _clean(values: np.ndarray) -> tuple[float | None, ...]:
-    return tuple(None if not np.isfinite(v) else round(float(v), 1) for v in values)
+def _clean(values: np.ndarray) -> list:
+    """Rows of ``values`` rounded to 0.1, with None for NaN: a list of tuples."""
+    rounded = np.round(values, 1).astype(object)
+    rounded[np.isnan(values)] = None
+    return list(map(tuple, rounded.tolist()))
+
+
+def _f0(audio: Stretch, start_s: float, end_s: float) -> np.ndarray:
+    """f0 of a vowel's voiced pitch frames, Hz (Praat's autocorrelation pitch).
+
+    Frames are 10 ms apart, or fewer for long vowels (at least
+    :data:`PITCH_FRAMES` in any vowel): the median of a handful is as good as
+    of many, and pitch frames are much of the cost of measuring.
+    """
+    sound = audio.sound(start_s - _PITCH_PAD_S, end_s + _PITCH_PAD_S)
+    pitch = sound.to_pitch_ac(time_step=max(_PITCH_STEP_S, (end_s - start_s) / PITCH_FRAMES),
+                              pitch_floor=PITCH_FLOOR_HZ, pitch_ceiling=PITCH_CEILING_HZ)
+    times = pitch.ts()
+    f0 = pitch.selected_array["frequency"][(times >= start_s) & (times <= end_s)]
+    return f0[f0 > 0]
+
+
+def intensity_db(samples: np.ndarray) -> float | None:
+    """Mean power re (2e-5)^2, dB: Praat's "Get intensity (dB)" (None if silent)."""
+    power = float(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0.0
+    return round(10.0 * np.log10(power / 4e-10), 1) if power > 0 else None
 
 
 def measure_vowels(samples: np.ndarray, sample_rate: int,
                    intervals: Sequence[tuple[float, float]],
-                   ceiling_hz: float | None = None) -> list[VowelMeasures]:
+                   ceiling_hz: float | None = None,
+                   phones: Sequence[str] | None = None) -> list[VowelMeasures]:
     """Measure every vowel interval of one recording.
 
     Parameters
@@ -154,6 +270,9 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
         The vowels.
     ceiling_hz : float, optional
         Formant ceiling; chosen by :func:`choose_ceiling` if not given.
+    phones : sequence of str, optional
+        Each interval's ARPAbet vowel: r-coloured ones (:data:`RHOTIC`) are
+        measured with at most :data:`RHOTIC_CEILING_HZ`.
 
     Returns
     -------
@@ -162,35 +281,39 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
     """
     if ceiling_hz is None:
         ceiling_hz = choose_ceiling(samples, sample_rate, intervals)
+    at = [round(p * (TRACK_POINTS - 1)) for p in POINTS]
+    percent = [int(100 * p) for p in POINTS]
+    whole = Stretch(samples, float(sample_rate))
+    chunks: dict[float, Stretch] = {}  # per ceiling
     out = []
-    for a, b in intervals:
+    for i, (a, b) in enumerate(intervals):
         duration_ms = round(1000 * (b - a), 1)
+        ceiling = ceiling_hz
+        if phones is not None and phones[i].rstrip("012") in RHOTIC:
+            ceiling = min(ceiling_hz, RHOTIC_CEILING_HZ)
         if b - a < MIN_VOWEL_S:
-            out.append(VowelMeasures(duration_ms, None, None, ceiling_hz=ceiling_hz,
+            out.append(VowelMeasures(duration_ms, None, None, ceiling_hz=ceiling,
                                      reason=f"too short to measure ({duration_ms:g} ms; "
                                             f"{1000 * MIN_VOWEL_S:g} ms at least)"))
             continue
-        sound = _sound(samples, sample_rate, a, b)
-        formant = sound.to_formant_burg(time_step=_TIME_STEP_S, max_number_of_formants=5,
-                                        maximum_formant=ceiling_hz)
-        points = _formant_values(formant, np.array([a + p * (b - a) for p in POINTS]))
-        track = _formant_values(formant, np.linspace(a, b, 11))[:, :, 0]
-        pitch = sound.to_pitch_ac(time_step=0.01, pitch_floor=PITCH_FLOOR_HZ,
-                                  pitch_ceiling=PITCH_CEILING_HZ)
-        f0 = np.array([pitch.get_value_at_time(float(t))
-                       for t in np.arange(a, b, 0.01) + 0.005])
-        voiced = f0[np.isfinite(f0)]
-        intensity = sound.to_intensity(minimum_pitch=100.0)
-        level = np.array([intensity.get_value(float(t)) for t in np.linspace(a, b, 7)])
-        level = level[np.isfinite(level)]
+        _, first, last = _formant_span(a, b, TRACK_POINTS)
+        chunk = chunks.get(ceiling)
+        if (chunk is None or first < chunk.start_s
+                or last > chunk.start_s + len(chunk.samples) / chunk.rate):
+            # resampled a chunk at a time: as fast as the whole at once, in
+            # a fraction of the memory
+            chunk = chunks[ceiling] = resampled(samples, sample_rate, 2.0 * ceiling, first,
+                                                max(last, first + _CHUNK_S))
+        track = formants_at_points(chunk, a, b, ceiling)
+        voiced = _f0(whole, a, b)
         out.append(VowelMeasures(
             duration_ms=duration_ms,
-            f0_hz=round(float(np.median(voiced)), 1) if len(voiced) else None,
-            intensity_db=round(float(np.mean(level)), 1) if len(level) else None,
-            formants_hz={int(100 * p): _clean(points[i, :, 0]) for i, p in enumerate(POINTS)},
-            bandwidths_hz={int(100 * p): _clean(points[i, :, 1]) for i, p in enumerate(POINTS)},
-            track_hz=[_clean(row) for row in track],
-            ceiling_hz=ceiling_hz,
+            f0_hz=round(statistics.median(voiced.tolist()), 1) if len(voiced) else None,
+            intensity_db=intensity_db(samples[int(a * sample_rate):int(b * sample_rate)]),
+            formants_hz=dict(zip(percent, _clean(track[at, :, 0]), strict=True)),
+            bandwidths_hz=dict(zip(percent, _clean(track[at, :, 1]), strict=True)),
+            track_hz=_clean(track[:, :, 0]),
+            ceiling_hz=ceiling,
             reason=None if len(voiced) else "no voiced frame (whispered, or not a vowel)",
         ))
     return out

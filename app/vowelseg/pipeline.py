@@ -143,8 +143,7 @@ def segment(
     feats, silent = features_and_silence(signal, config, spans, outside, warp=warp)
     warnings = (transcript_warnings(transcript, words)
                 + audio_warnings(audio, signal, mask, config.hop_length))
-    if not options.measures:
-        del signal  # long recordings: the features are all that is needed from here on
+    del signal  # long recordings: the features are all the search needs
     mismatch = options.mismatch
     evidence = Evidence(model, feats, silent, mismatch.garbage_frame_logp
                         if mismatch.garbage_entry_logp is not None else None)
@@ -195,8 +194,10 @@ def segment(
             seg = shift_boundaries(seg, model.boundary_offsets)
     warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence,
                                    worst_s)
-    measures = (tuple(measure_vowels(signal, config.sample_rate,
-                                     [(v.start, v.end) for v in seg.vowels]))
+    # the signal again (not kept through the search: an hour is 230 MB)
+    measures = (tuple(measure_vowels(analysis_signal(audio, MEASURE_RATE), MEASURE_RATE,
+                                     [(v.start, v.end) for v in seg.vowels],
+                                     phones=[v.phone for v in seg.vowels]))
                 if options.measures else ())
     return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings),
                                measures=measures)
@@ -227,5 +228,5 @@ def measure(audio: Audio | str | Path | bytes, textgrid: str,
     signal = analysis_signal(audio, MEASURE_RATE)
     seg = read_alignment(textgrid, audio.duration_s, audio.sample_rate, tier)
     intervals = [(v.start, v.end) for v in seg.vowels]
-    return dataclasses.replace(seg, measures=tuple(measure_vowels(signal, MEASURE_RATE,
-                                                                  intervals)))
+    return dataclasses.replace(seg, measures=tuple(measure_vowels(
+        signal, MEASURE_RATE, intervals, phones=[v.phone for v in seg.vowels])))

@@ -118,7 +118,8 @@ def bench_long(args: argparse.Namespace) -> int:
     for tally in per_utt.values():
         ours.merge(tally)
     say(f"per-utterance: {ours.utterances} utterances aligned in {ours.wall_s:.2f} s")
-    results = longbench.run(Path(args.corpus), args.model, args.lengths, per_utt, say)
+    results = longbench.run(Path(args.corpus), args.model, args.lengths, per_utt, say,
+                            measures=args.measures)
     print(f"corpus: {args.corpus}; model: {shown_path(args.model)} (each length aligned in its own "
           "process, warm; wall = decode + VAD + features + Viterbi + boundary posteriors; "
           "peak MB = process peak RSS)")
@@ -274,4 +275,29 @@ def bench_input(args: argparse.Namespace) -> int:
                             say=lambda s: print(s, flush=True))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def bench_formants(args: argparse.Namespace) -> int:
+    import fasttrackpy  # noqa: F401 (a missing extra is one line from the CLI)
+
+    from vowelseg.bench import formants
+    from vowelseg.pipeline import load_resources, segment
+    from vowelseg.training.corpus import read_corpus
+
+    utterances = read_corpus(Path(args.corpus))[: args.limit or None]
+    resources = load_resources(args.model)
+    options = Options(measures=True)
+    print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: "
+          f"{shown_path(args.model)}; vowels of {1000 * formants.MIN_TOKEN_S:.0f} ms or more, "
+          f"aligned and measured by vowelseg, then measured by FastTrack "
+          f"({'with' if args.heuristics else 'without'} its heuristics) on the same intervals",
+          flush=True)
+    tokens = formants.compare(utterances, lambda u: segment(u.wav, u.text, resources, options),
+                              args.heuristics, say=lambda s: print(s, file=sys.stderr, flush=True))
+    print(formants.report(tokens))
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"all": formants.agreement(tokens),
+             "tokens": [dataclasses.asdict(t) for t in tokens]}, indent=1) + "\n")
     return 0

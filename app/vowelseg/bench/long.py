@@ -140,9 +140,11 @@ def peak_rss_mb() -> float:
 
 def align_one(job_path: Path) -> None:
     """Child process: align the job's recording, score it, write the result JSON."""
+    from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
 
     job = json.loads(Path(job_path).read_text())
+    options = Options(measures=job.get("measures", False))
     corpus = {u.utt_id: u for u in read_corpus(Path(job["corpus"]))}
     resources = load_resources(Path(job["model"]))
     warm = corpus[job["placements"][0][0]]
@@ -152,13 +154,17 @@ def align_one(job_path: Path) -> None:
     walls = []
     for _ in range(job.get("repeats", 1)):  # short recordings: the median of a few runs
         t0 = time.perf_counter()
-        seg = segment(Path(job["wav"]), transcript, resources)
+        seg = segment(Path(job["wav"]), transcript, resources, options)
         walls.append(time.perf_counter() - t0)
     wall = float(np.median(walls))
     rss = peak_rss_mb()
     placements = [Placement(u, o) for u, o in job["placements"]]
     result = {"wall_s": wall, "peak_rss_mb": rss, "rss_before_mb": rss_before,
               "all": score_placements(seg, placements, corpus).metrics()}
+    if options.measures:
+        result.update(vowels=len(seg.measures),
+                      vowels_with_formants=sum(m.midpoint_hz[0] is not None
+                                               for m in seg.measures))
     minute = 60.0
     duration = seg.duration
     head = [p for p in placements if p.offset_s + corpus[p.utt_id].duration <= minute]
@@ -170,9 +176,18 @@ def align_one(job_path: Path) -> None:
     Path(job["out"]).write_text(json.dumps(result))
 
 
+def _child(job: dict, job_path: Path) -> dict:
+    """Run :func:`align_one` on ``job`` in a fresh process; its result."""
+    job_path.write_text(json.dumps(job))
+    subprocess.run([sys.executable, "-m", "vowelseg.bench.long", str(job_path)],
+                   check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return json.loads(Path(job["out"]).read_text())
+
+
 def run_length(corpus_dir: Path, model: Path, utterances: Sequence[Utterance], target_s: float,
-               workdir: Path, seed: int = 0) -> dict:
-    """Build one long recording and align it in a fresh process."""
+               workdir: Path, seed: int = 0, measures: bool = False) -> dict:
+    """Build one long recording and align it in a fresh process (and, with
+    ``measures``, align and measure it in another)."""
     samples, transcript, placements = build_recording(utterances, target_s, seed)
     stem = workdir / f"long-{int(target_s)}s"
     sf.write(stem.with_suffix(".wav"), samples, TIMIT_RATE, subtype="PCM_16")
@@ -181,10 +196,13 @@ def run_length(corpus_dir: Path, model: Path, utterances: Sequence[Utterance], t
            "transcript": str(stem.with_suffix(".txt")), "out": str(stem.with_suffix(".out")),
            "placements": [(p.utt_id, p.offset_s) for p in placements],
            "repeats": 5 if target_s < 300 else 1}
-    stem.with_suffix(".job").write_text(json.dumps(job))
-    subprocess.run([sys.executable, "-m", "vowelseg.bench.long", str(stem.with_suffix(".job"))],
-                   check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    result = json.loads(stem.with_suffix(".out").read_text())
+    result = _child(job, stem.with_suffix(".job"))
+    if measures:
+        measured = _child({**job, "measures": True, "out": str(stem.with_suffix(".m.out"))},
+                          stem.with_suffix(".m.job"))
+        result.update(measured_wall_s=measured["wall_s"],
+                      measured_peak_rss_mb=measured["peak_rss_mb"], vowels=measured["vowels"],
+                      vowels_with_formants=measured["vowels_with_formants"])
     result.update(audio_s=len(samples) / TIMIT_RATE, utterances=len(placements),
                   placements=[(p.utt_id, p.offset_s) for p in placements])
     return result
@@ -192,14 +210,16 @@ def run_length(corpus_dir: Path, model: Path, utterances: Sequence[Utterance], t
 
 def run(corpus_dir: Path, model: Path, lengths_s: Sequence[float] = LENGTHS_S,
         per_utterance: dict[str, Tally] | None = None,
-        progress: Callable[[str], None] | None = None) -> list[dict]:
+        progress: Callable[[str], None] | None = None, measures: bool = False) -> list[dict]:
     """Every length in turn; each result carries the per-utterance figures
-    of the same utterances under ``"per_utterance"`` when given."""
+    of the same utterances under ``"per_utterance"`` when given, and the time
+    to align and measure under ``"measured_wall_s"`` with ``measures``."""
     utterances = read_corpus(Path(corpus_dir))
     results = []
     with tempfile.TemporaryDirectory(prefix="vowelseg-long-") as tmp:
         for length in lengths_s:
-            result = run_length(Path(corpus_dir), Path(model), utterances, length, Path(tmp))
+            result = run_length(Path(corpus_dir), Path(model), utterances, length, Path(tmp),
+                                measures=measures)
             if per_utterance is not None:
                 placements = [Placement(u, o) for u, o in result["placements"]]
                 result["per_utterance"] = pooled(per_utterance, placements).metrics()
@@ -210,7 +230,9 @@ def run(corpus_dir: Path, model: Path, lengths_s: Sequence[float] = LENGTHS_S,
             results.append(result)
             if progress:
                 progress(f"{result['audio_s']:.0f} s: {result['wall_s']:.1f} s wall, "
-                         f"{result['peak_rss_mb']:.0f} MB peak")
+                         f"{result['peak_rss_mb']:.0f} MB peak"
+                         + (f"; with measures {result['measured_wall_s']:.1f} s"
+                            if measures else ""))
     return results
 
 
@@ -227,6 +249,15 @@ def format_lengths(results: Sequence[dict]) -> str:
         lines.append(f"{_dur(r['audio_s']):>8} {r['utterances']:>5} {r['wall_s']:>8.2f} "
                      f"{r['wall_s'] / r['audio_s']:>8.4f} {r['peak_rss_mb']:>8.0f}{cells}"
                      f"{diff:>12.2f}")
+    if any("measured_wall_s" in r for r in results):
+        lines += ["", "aligned and measured (formants, f0, intensity of every vowel):",
+                  f"{'audio':>8} {'vowels':>7} {'measured':>9} {'wall s':>8} {'x align':>8} "
+                  f"{'peak MB':>8}"]
+        for r in results:
+            lines.append(f"{_dur(r['audio_s']):>8} {r['vowels']:>7} "
+                         f"{r['vowels_with_formants']:>9} {r['measured_wall_s']:>8.2f} "
+                         f"{r['measured_wall_s'] / r['wall_s']:>8.2f} "
+                         f"{r['measured_peak_rss_mb']:>8.0f}")
     return "\n".join(lines)
 
 
