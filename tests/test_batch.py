@@ -1,7 +1,9 @@
-"""``vowelseg batch``: a 200-file corpus, interrupted and resumed, and on Dask."""
+"""``vowelseg batch``: a 200-file corpus, interrupted and resumed, and on Dask (with the
+combined table of vowel measurements)."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 import signal
 import subprocess
@@ -93,3 +95,14 @@ def test_dask_cluster_gives_the_same_outputs(corpus, tmp_path):
     assert summary["aligned"] == 200
     assert outputs(local) == outputs(remote)
     assert len(outputs(local)) == 400
+    # every file's vowels measured, and joined in one table with the speaker folder
+    for out in (local, remote):
+        tables = sorted(out.rglob("*.csv"))
+        assert len(tables) == 201 and out / "vowels.csv" in tables
+        rows = list(csv.DictReader((out / "vowels.csv").open()))
+        per_file = sum(len(list(csv.DictReader(t.open()))) for t in tables
+                       if t.name != "vowels.csv")
+        assert len(rows) == per_file > 200 * 8
+        assert {r["speaker"] for r in rows} == {p.name for p in corpus.iterdir() if p.is_dir()}
+        assert sum(bool(r["f1_hz"]) for r in rows) > 0.9 * len(rows)
+    assert (local / "vowels.csv").read_text() == (remote / "vowels.csv").read_text()

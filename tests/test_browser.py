@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -59,7 +60,7 @@ def test_page_uploads_draws_plays_and_downloads(server, client, timit, tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     body = client.post("/segment", files={"audio": ("x.wav", wav.read_bytes(), "audio/wav")},
-                       data={"transcript": text}).json()
+                       data={"transcript": text, "measures": "true"}).json()
     assert not seen["errors"]
     # one drawn box per vowel of the reply, in time order, each visible
     assert len(seen["drawn"]) == len(body["vowels"]) > 5
@@ -79,3 +80,19 @@ def test_page_uploads_draws_plays_and_downloads(server, client, timit, tmp_path)
     assert sf.info(saved["dl-wav"]).duration == pytest.approx(seen["durations"]["vowels"],
                                                                abs=0.01)
     assert open(saved["dl-png"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    # the vowel chart, drawn from the same reply: one dot per measured vowel and
+    # a label per vowel class; the CSV and the server's chart only when asked for
+    measured = [v for v in body["vowels"] if v["measures"]["f1_hz"] and v["measures"]["f2_hz"]]
+    assert not seen["chart"]["hidden"] and seen["chart"]["tokens"] == len(measured) > 5
+    assert sorted(seen["chart"]["labels"]) == sorted({v["phone"].rstrip("012")
+                                                       for v in measured})
+    assert seen["postsPerAlign"][0] == "application/json"
+    assert "text/csv" not in seen["postsPerAlign"]
+    assert seen["posts"].count("text/csv") == 1
+    assert seen["posts"].count("image/png") == seen["postsPerAlign"].count("image/png") + 1
+    with open(saved["dl-csv"]) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(body["vowels"])
+    assert [float(r["f1_hz"]) for r in rows if r["f1_hz"]] == [
+        v["measures"]["f1_hz"] for v in body["vowels"] if v["measures"]["f1_hz"]]
+    assert open(saved["dl-chart"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"

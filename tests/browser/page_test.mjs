@@ -11,6 +11,10 @@ try {
   const page = await browser.newPage({ acceptDownloads: true });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  const posts = [];
+  page.on("response", (r) => {  // what each POST returned
+    if (r.request().method() === "POST") { posts.push(r.headers()["content-type"].split(";")[0]); }
+  });
   await page.goto(url);
   await page.setInputFiles("#file", audio);
   await page.fill("#transcript", transcript);
@@ -22,6 +26,12 @@ try {
     return { left: r.left, width: r.width, title: e.title };
   }));
   const image = await page.$eval("#png", (img) => img.complete && img.naturalWidth);
+  const chart = await page.$eval("#chart", (c) => ({
+    hidden: c.hidden,
+    tokens: c.querySelectorAll("circle.token").length,
+    labels: [...c.querySelectorAll("text.mean")].map((t) => t.textContent),
+  }));
+  const postsPerAlign = posts.slice();
   const durations = {};
   for (const id of ["original", "vowels"]) {
     durations[id] = await page.$eval(`#${id}`, (a) => new Promise((resolve) => {
@@ -33,12 +43,13 @@ try {
   }
   const played = await page.$eval("#vowels", (a) => a.play().then(() => true, (e) => String(e)));
   const saved = {};
-  for (const id of ["dl-json", "dl-textgrid", "dl-wav", "dl-png"]) {
+  for (const id of ["dl-json", "dl-textgrid", "dl-wav", "dl-png", "dl-csv", "dl-chart"]) {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click(`#${id}`)]);
     saved[id] = `${outDir}/${download.suggestedFilename()}`;
     await download.saveAs(saved[id]);
   }
-  console.log(JSON.stringify({ drawn, image, durations, played, saved, errors }));
+  console.log(JSON.stringify({ drawn, image, chart, durations, played, saved, errors,
+                               postsPerAlign, posts }));
 } finally {
   await browser.close();
 }
