@@ -156,8 +156,9 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
         # at most one word in a row is skipped (edges stay few).
         frontier = reached + skipped
         exits = []
-        for variant in word.pronunciations:
-            entry = frontier
+        priors = word.log_priors or (0.0,) * len(word.pronunciations)
+        for variant, prior in zip(word.pronunciations, priors, strict=True):
+            entry = [(n, lp + prior) for n, lp in frontier]
             for phone in variant:
                 entry = [add_phone(phone, w, entry)]
             exits.extend(entry)

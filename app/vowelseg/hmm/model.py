@@ -35,8 +35,9 @@ SYNTHETIC_MODEL = MODELS_DIR / "vowelseg-en-synthetic"
 
 
 def bundled_models() -> list[str]:
-    """Names of the models shipped with the package."""
-    return sorted(p.stem for p in MODELS_DIR.glob("*.npz"))
+    """Names of the models shipped with the package (a model is NAME.npz with
+    its NAME.json; a boundary model beside it is not one)."""
+    return sorted(p.stem for p in MODELS_DIR.glob("*.npz") if p.with_suffix(".json").exists())
 
 
 def shown_path(path: Path | str) -> str:
@@ -107,6 +108,10 @@ class AcousticModel:
         learned from labelled speech (:func:`vowelseg.training.recipe.learn_min_durations`);
         a phone not in it, or shorter than ``n_states`` frames, takes one frame
         per state. Empty: the plain topology.
+    variant_rates : dict
+        How often each pronunciation rule of :mod:`vowelseg.text.variants`
+        applies, learned from labelled speech; empty: the dictionary's
+        pronunciations only.
     """
 
     phones: tuple[str, ...]
@@ -119,6 +124,7 @@ class AcousticModel:
     boundary_offsets: dict = field(default_factory=dict)
     vtln_warps: tuple[float, ...] = ()
     min_durations_s: dict = field(default_factory=dict)
+    variant_rates: dict = field(default_factory=dict)
 
     @property
     def n_states(self) -> int:
@@ -215,6 +221,7 @@ def save_model(model: AcousticModel, path: Path) -> None:
         "boundary_offsets": model.boundary_offsets,
         "vtln_warps": list(model.vtln_warps),
         "min_durations_s": model.min_durations_s,
+        "variant_rates": model.variant_rates,
         "card": model.card,
     }
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -242,4 +249,5 @@ def load_model(path: Path = DEFAULT_MODEL) -> AcousticModel:
         boundary_offsets={str(k): float(v) for k, v in meta.get("boundary_offsets", {}).items()},
         vtln_warps=tuple(float(w) for w in meta.get("vtln_warps", [])),
         min_durations_s={str(k): float(v) for k, v in meta.get("min_durations_s", {}).items()},
+        variant_rates={str(k): float(v) for k, v in meta.get("variant_rates", {}).items()},
     )

@@ -51,11 +51,15 @@ class Word:
         ARPAbet variants with stress digits, most common first.
     source : str
         ``"cmudict"`` or ``"neural"`` (g2p_en's model).
+    log_priors : tuple of float
+        Log-probability of each pronunciation (:mod:`vowelseg.text.variants`);
+        empty: all equal.
     """
 
     text: str
     pronunciations: tuple[Pronunciation, ...]
     source: str
+    log_priors: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

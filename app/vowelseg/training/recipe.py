@@ -34,7 +34,8 @@ from vowelseg.hmm.model import (
 from vowelseg.hmm.viterbi import NEG_INF, chain_graph, viterbi
 from vowelseg.phones import PHONES, SILENCE
 from vowelseg.pipeline import Options, Resources, segment
-from vowelseg.text.g2p import Lexicon
+from vowelseg.text.g2p import Lexicon, Word, transcript_words
+from vowelseg.text.variants import learn_rates
 from vowelseg.training import mix
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, fold_reference, speaker_of
 from vowelseg.training.refine import learn_boundary_offsets
@@ -429,6 +430,9 @@ class AdaptConfig:
         labelled durations, perturbed copies included
         (:func:`learn_min_durations`); alignment then gives no phone less.
         None: the plain topology (one frame per state at least).
+    variants : bool
+        Learn how often each pronunciation rule of :mod:`vowelseg.text.variants`
+        applies in the corpus's labels; alignment then offers those variants.
     """
 
     method: str = "ml"
@@ -448,6 +452,7 @@ class AdaptConfig:
     vtln_warps: tuple[float, ...] = ()
     normalisation: str | None = None
     min_duration_percentile: float | None = None
+    variants: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> AdaptConfig:
@@ -622,6 +627,24 @@ def _map_stay(prior: AcousticModel, frames: np.ndarray, visits: np.ndarray,
     return stay_from_duration(mean_dur).reshape(prior.stay_logprob.shape)
 
 
+def spoken_words(utterances: Sequence[Utterance], lexicon: Lexicon,
+                 ) -> list[tuple[Word, list[str]]]:
+    """Each transcript word of the labelled utterances with the phones the
+    labeller heard inside its span (folded to ARPAbet, stress dropped; pauses
+    left out); utterances whose words do not line up with the labels' are
+    skipped."""
+    out = []
+    for utt in utterances:
+        words = transcript_words(utt.text, lexicon)
+        if len(words) != len(utt.words):
+            continue
+        heard = [p for p in fold_reference(utt.phones) if p[0] != SILENCE]
+        for word, (_, start, end) in zip(words, utt.words, strict=True):
+            out.append((word, [p[0] for p in heard
+                               if p[1] >= start - 1e-6 and p[2] <= end + 1e-6]))
+    return out
+
+
 def fit_to_corpus(
     prior: AcousticModel,
     utterances: Sequence[Utterance],
@@ -647,8 +670,10 @@ def fit_to_corpus(
     minimum = ({} if config.min_duration_percentile is None else
                learn_min_durations(examples, config.min_duration_percentile,
                                    prior.features.hop_s))
+    rates = learn_rates(spoken_words(utterances, lexicon)) if config.variants else {}
     model = dataclasses.replace(adapt_model(prior, examples, config),
-                                vtln_warps=tuple(config.vtln_warps), min_durations_s=minimum)
+                                vtln_warps=tuple(config.vtln_warps), min_durations_s=minimum,
+                                variant_rates=rates)
     if config.boundary_shrink is None:
         return model
     resources = Resources(model, lexicon)
