@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 SENTENCE = "She had your dark suit in greasy wash water all year"
 
 #: Modules that neither aligning nor serving a JSON, TextGrid or WAV reply may load.
-TOOLING = ("vowelseg.training", "vowelseg.bench", "hmmlearn", "sklearn", "dask",
+TOOLING = ("vowelseg.training", "vowelseg.bench", "hmmlearn", "sklearn", "lightgbm", "dask",
            "distributed", "matplotlib")
 
 

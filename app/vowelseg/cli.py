@@ -277,7 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give each phone at least this percentile of its durations in the "
                         "corpus (perturbed copies included), e.g. 5; default: no minimum "
                         "beyond one frame per HMM state")
+    p.add_argument("--boundary-model", action="store_true",
+                   help="then fit the boundary corrector and calibrated confidences "
+                        "(vowelseg fit-boundaries) on held-out alignments of the corpus")
     p.set_defaults(func="vowelseg.training.commands:adapt")
+
+    p = _command(sub, "fit-boundaries", "fit a model's boundary corrector and calibrated "
+                 "confidences on speaker-held-out alignments of the corpus it was adapted on "
+                 "(saved beside it as NAME.boundaries.npz)")
+    _model_option(p)
+    p.add_argument("--corpus", default="../shared/data/timit-dev",
+                   help="the TIMIT-format folder the model was adapted on")
+    p.set_defaults(func="vowelseg.training.commands:fit_boundaries")
 
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder",
                    "bench")

@@ -56,6 +56,9 @@ class Options(BaseModel):
         MAP prior weight of those passes, frames.
     shift_boundaries : bool
         Apply the model's learned boundary offsets.
+    correct_boundaries : bool
+        Apply the model's boundary corrector and calibrated confidences
+        (:mod:`vowelseg.boundaries.corrector`), if it has them.
     beam : float
         Viterbi pruning beam, natural log; ``inf`` for an exact search.
     posterior_scale : float
@@ -79,6 +82,7 @@ class Options(BaseModel):
     adapt_passes: int = Field(0, ge=0, le=10)
     adapt_tau: float = Field(20.0, gt=0.0)
     shift_boundaries: bool = True
+    correct_boundaries: bool = True
     beam: float = Field(DEFAULT_BEAM, gt=0.0)
     posterior_scale: float = Field(POSTERIOR_SCALE, gt=0.0)
     mismatch_costs: Mismatch | None = None

@@ -25,6 +25,9 @@ from vowelseg.align.search import (
 from vowelseg.audio.io import Audio, analysis_signal, read_audio
 from vowelseg.audio.speech import check_speech, speech_windows
 from vowelseg.audio.vad import find_pauses
+from vowelseg.boundaries.corrector import BoundaryModel, correct
+from vowelseg.boundaries.corrector import evidence as boundary_evidence
+from vowelseg.boundaries.corrector import load_for as load_boundary_model
 from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_frames
 from vowelseg.errors import NoSpeechError
 from vowelseg.features.mfcc import features_and_silence, n_frames, normalisation_spans
@@ -44,15 +47,18 @@ from vowelseg.quality import (
 )
 from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
+from vowelseg.text.variants import with_variants
 from vowelseg.textgrids import read_alignment
 
 
 @dataclass(frozen=True)
 class Resources:
-    """What alignment needs loaded: the acoustic model and the lexicon."""
+    """What alignment needs loaded: the acoustic model, the lexicon and the
+    model's boundary corrector and calibrators (None if it has none)."""
 
     model: AcousticModel
     lexicon: Lexicon
+    boundaries: BoundaryModel | None = None
 
 
 #: Rate of the signal vowels are measured on, Hz.
@@ -77,7 +83,8 @@ def load_resources(model: str | Path = DEFAULT_MODEL) -> Resources:
 
 @functools.lru_cache(maxsize=4)
 def _load_resources(path: Path) -> Resources:
-    return Resources(model=load_model(path), lexicon=load_lexicon())
+    return Resources(model=load_model(path), lexicon=load_lexicon(),
+                     boundaries=load_boundary_model(path))
 
 
 def segment(
@@ -113,8 +120,26 @@ def segment(
         audio = read_audio(audio)
     options = options or Options()
     resources = resources or load_resources()
+    seg, cepstra = align_recording(audio, transcript, resources, options)
+    if options.correct_boundaries and resources.boundaries is not None:
+        seg = correct(seg, boundary_evidence(seg, cepstra, resources.model.features.hop_s),
+                      resources.boundaries)
+    if options.measures:
+        # the signal again (not kept through the search: an hour is 230 MB)
+        seg = dataclasses.replace(seg, measures=tuple(measure_vowels(
+            analysis_signal(audio, MEASURE_RATE), MEASURE_RATE,
+            [(v.start, v.end) for v in seg.vowels], phones=[v.phone for v in seg.vowels])))
+    return seg
+
+
+def align_recording(audio: Audio, transcript: str, resources: Resources, options: Options,
+                    ) -> tuple[Segmentation, np.ndarray]:
+    """:func:`segment` up to the boundary model: the alignment (boundaries from
+    the posterior, shifted by the model's pair offsets; confidences from the
+    log-likelihood ratio; warnings), and the MFCC of every frame before
+    normalisation (``(n_frames, n_mfcc)``, what the boundary model reads)."""
     model = resources.model
-    words = transcript_words(transcript, resources.lexicon)
+    words = with_variants(transcript_words(transcript, resources.lexicon), model.variant_rates)
     config = model.features
     signal = analysis_signal(audio, config.sample_rate)
     total_frames = n_frames(len(signal), config)
@@ -140,7 +165,9 @@ def segment(
     if options.vtln:  # fitted to the speech only: long noisy pauses would pull the warp
         warp = choose_warp(signal, model, spans=speech_spans(len(signal), config.sample_rate,
                                                              pauses) if options.use_vad else None)
-    feats, silent = features_and_silence(signal, config, spans, outside, warp=warp)
+    static: list[np.ndarray] = []
+    feats, silent = features_and_silence(signal, config, spans, outside, warp=warp,
+                                         static=static)
     warnings = (transcript_warnings(transcript, words)
                 + audio_warnings(audio, signal, mask, config.hop_length))
     del signal  # long recordings: the features are all the search needs
@@ -194,13 +221,7 @@ def segment(
             seg = shift_boundaries(seg, model.boundary_offsets)
     warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence,
                                    worst_s)
-    # the signal again (not kept through the search: an hour is 230 MB)
-    measures = (tuple(measure_vowels(analysis_signal(audio, MEASURE_RATE), MEASURE_RATE,
-                                     [(v.start, v.end) for v in seg.vowels],
-                                     phones=[v.phone for v in seg.vowels]))
-                if options.measures else ())
-    return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings),
-                               measures=measures)
+    return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings)), static[0]
 
 
 def measure(audio: Audio | str | Path | bytes, textgrid: str,

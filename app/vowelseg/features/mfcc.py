@@ -236,7 +236,7 @@ def mfcc_features(samples: np.ndarray, config: FeatureConfig,
 def features_and_silence(samples: np.ndarray, config: FeatureConfig,
                          spans: list[tuple[int, int]] | None = None,
                          exclude: np.ndarray | None = None,
-                         warp: float = 1.0,
+                         warp: float = 1.0, static: list | None = None,
                          ) -> tuple[np.ndarray, np.ndarray]:
     """MFCC + deltas + delta-deltas, normalised per utterance (or per span),
     and which frames are digital silence.
@@ -257,6 +257,10 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         noise would otherwise move the speech's features.
     warp : float
         Vocal-tract-length warp of the mel filters (:func:`warp_hz`); 1 for none.
+    static : list, optional
+        If given, the MFCC before normalisation, ``(n_frames, n_mfcc)`` float32,
+        is appended to it (the boundary model reads spectral change off them:
+        normalisation, histogram equalisation above all, distorts distances).
 
     Returns
     -------
@@ -280,6 +284,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
     n = config.n_mfcc
     feats = np.zeros((mfcc.shape[1], 3 * n), dtype=np.float32)
     feats[:, :n] = mfcc.T
+    if static is not None:
+        static.append(feats[:, :n].copy())
     if mfcc.shape[1] >= 3:
         for order in (1, 2):
             feats[:, order * n:(order + 1) * n] = delta(mfcc, width, order).T

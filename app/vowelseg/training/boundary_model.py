@@ -1,0 +1,422 @@
+"""Training the boundary model (:mod:`vowelseg.boundaries.corrector`) on
+speaker-held-out alignments of a hand-labelled corpus.
+
+Each speaker's utterances are aligned by the recipe's model fitted on the other
+speakers (:func:`vowelseg.bench.metrics.heldout_rounds`), so the boundaries the
+corrector learns from carry the errors of a model meeting a new voice, which is
+what it will correct (trained on as-fitted alignments it gained a third less,
+issue 21). From those alignments:
+
+1. the corrector, a LightGBM regressor with a Huber loss, learns each
+   boundary's shift to the labeller's (boundaries more than
+   :data:`TARGET_REACH_S` off are misalignments, not placement, and are left out);
+2. each phone gets "right" (both its boundaries, corrected, within
+   :data:`~vowelseg.boundaries.corrector.RIGHT_WITHIN_S` of the labeller's) or
+   not, and a LightGBM classifier learns it; an isotonic map fitted on its
+   out-of-speaker scores turns its scores into probabilities; likewise words.
+
+:func:`cross_validate` scores all of it leaving each speaker out in turn (the
+corrector and classifiers fitted on the other speakers' rows, the isotonic map
+on those speakers' own out-of-speaker scores), which is what ``vowelseg bench``
+reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vowelseg.boundaries.corrector import (
+    CATEGORICAL,
+    RIGHT_WITHIN_S,
+    BoundaryModel,
+    Calibration,
+    Evidence,
+    boundary_feature_names,
+    phone_feature_names,
+    phone_features,
+    shifted,
+    with_shift,
+    word_features,
+)
+from vowelseg.boundaries.corrector import correct as apply_model
+from vowelseg.boundaries.corrector import evidence as boundary_evidence
+from vowelseg.boundaries.trees import from_lightgbm
+from vowelseg.result import Segmentation
+from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
+
+#: Boundaries further than this from the labeller's are not corrector targets, s.
+TARGET_REACH_S = 0.05
+
+CORRECTOR_PARAMS = {"objective": "huber", "alpha": 0.01, "learning_rate": 0.05,
+                    "num_leaves": 15, "min_data_in_leaf": 20, "feature_fraction": 0.8,
+                    "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+                    "verbose": -1, "num_threads": 1, "seed": 0}
+CORRECTOR_ROUNDS = 300
+CLASSIFIER_PARAMS = {"objective": "binary", "learning_rate": 0.03, "num_leaves": 15,
+                     "min_data_in_leaf": 20, "feature_fraction": 0.8, "lambda_l2": 1.0,
+                     "verbose": -1, "num_threads": 1, "seed": 0}
+CLASSIFIER_ROUNDS = 300
+
+
+@dataclass
+class Example:
+    """One utterance aligned by a model that had not heard its speaker."""
+
+    utt_id: str
+    speaker: str
+    seg: Segmentation
+    found: Evidence
+    reference: list[tuple[str, float, float]]
+    words: list[tuple[str, float, float]]
+    wall_s: float = 0.0  # aligning it took, s
+    targets: np.ndarray = field(default=None)  # per boundary row: labeller - ours, or NaN
+
+    def __post_init__(self) -> None:
+        if self.targets is None:
+            self.targets = boundary_targets(self.found, self.reference)
+
+
+def _fold_units(units: Sequence[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Units as the benchmark folds a reply: stress dropped, pauses ``SIL``."""
+    return [(u[0].rstrip("012"), u[1], u[2]) for u in units]
+
+
+def _links(units: Sequence[tuple[str, float, float]],
+           reference: Sequence[tuple[str, float, float]]) -> list[int]:
+    return edit_alignment([r[0] for r in reference], [u[0] for u in _fold_units(units)])
+
+
+def boundary_targets(found: Evidence, reference: Sequence[tuple[str, float, float]],
+                     ) -> np.ndarray:
+    """Per boundary row: the labeller's time minus ours (s) where the two phones
+    around it align to two consecutive reference phones, else NaN."""
+    link = _links(found.units, reference)
+    ends = {j: i for i, j in enumerate(link) if j >= 0}
+    out = np.full(len(found.at), np.nan)
+    for k, unit in enumerate(found.at):
+        i = ends.get(unit)
+        if i is not None and i + 1 < len(link) and link[i + 1] == unit + 1:
+            out[k] = reference[i][2] - found.units[unit][2]
+    return out
+
+
+def phones_right(units: Sequence[tuple[str, float, float]],
+                 reference: Sequence[tuple[str, float, float]]) -> np.ndarray:
+    """Per unit: 1 if a reference phone aligns to it and both its edges are within
+    :data:`RIGHT_WITHIN_S` of that phone's, else 0."""
+    link = _links(units, reference)
+    out = np.zeros(len(units))
+    for i, j in enumerate(link):
+        if j >= 0 and abs(reference[i][1] - units[j][1]) <= RIGHT_WITHIN_S \
+                and abs(reference[i][2] - units[j][2]) <= RIGHT_WITHIN_S:
+            out[j] = 1.0
+    return out
+
+
+def words_right(seg: Segmentation, words: Sequence[tuple[str, float, float]]) -> np.ndarray:
+    """Per found word of ``seg``: 1 if the same reference word aligns to it with both
+    edges within :data:`RIGHT_WITHIN_S`, else 0."""
+    found = [w for w in seg.words if w.found]
+    link = edit_alignment([w[0].lower() for w in words], [w.word.lower() for w in found])
+    out = np.zeros(len(found))
+    for i, j in enumerate(link):
+        if j >= 0 and found[j].word.lower() == words[i][0].lower() \
+                and abs(words[i][1] - found[j].start) <= RIGHT_WITHIN_S \
+                and abs(words[i][2] - found[j].end) <= RIGHT_WITHIN_S:
+            out[j] = 1.0
+    return out
+
+
+def example(utt: Utterance, seg: Segmentation, cepstra: np.ndarray, hop_s: float,
+            wall_s: float = 0.0) -> Example:
+    """An :class:`Example` from one held-out alignment and its cepstra."""
+    return Example(utt.utt_id, speaker_of(utt), seg, boundary_evidence(seg, cepstra, hop_s),
+                   fold_reference(utt.phones), list(utt.words), wall_s)
+
+
+# ---------------------------------------------------------------- fitting
+
+def _dataset(rows: np.ndarray, labels: np.ndarray, names: list[str]):  # noqa: ANN202
+    import lightgbm
+
+    categorical = [n for n in names
+                   if n.removeprefix("first_").removeprefix("last_") in CATEGORICAL]
+    return lightgbm.Dataset(rows, labels, feature_name=names, categorical_feature=categorical,
+                            free_raw_data=False)
+
+
+def fit_corrector(examples: Sequence[Example]):  # noqa: ANN201 (lightgbm.Booster)
+    import lightgbm
+
+    rows = np.concatenate([e.found.rows for e in examples])
+    targets = np.concatenate([e.targets for e in examples])
+    keep = np.isfinite(targets) & (np.abs(targets) <= TARGET_REACH_S)
+    return lightgbm.train(CORRECTOR_PARAMS,
+                          _dataset(rows[keep], targets[keep], boundary_feature_names()),
+                          CORRECTOR_ROUNDS)
+
+
+def _unit_table(e: Example, shifts: np.ndarray, scores: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray, list]:
+    """A phone row and a "right" label per phone unit of ``e`` with ``shifts``
+    applied, and the corrected units."""
+    units = shifted(e.found.units, e.found.at, shifts)
+    rows = phone_features(e.found.rows, e.found.at, shifts, e.found.units, e.found.llr, scores)
+    right = phones_right(units, e.reference)
+    phone = np.array([u[0] != "SIL" for u in e.found.units])
+    return rows[phone], right[phone], units
+
+
+def _word_table(e: Example, shifts: np.ndarray, scores: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    units = shifted(e.found.units, e.found.at, shifts)
+    rows = phone_features(e.found.rows, e.found.at, shifts, e.found.units, e.found.llr, scores)
+    seg = _with_units(e.seg, e.found, units)
+    return word_features(rows, e.found.words), words_right(seg, e.words)
+
+
+def _with_units(seg: Segmentation, found: Evidence, units: list) -> Segmentation:
+    """``seg`` with its phones' and pauses' times from ``units``."""
+    from dataclasses import replace
+
+    from vowelseg.result import word_intervals
+
+    old = {(u[1], u[2]): i for i, u in enumerate(found.units) if u[0] != "SIL"}
+    phones = [replace(p, start=units[old[(p.start, p.end)]][1],
+                      end=units[old[(p.start, p.end)]][2]) for p in seg.phones]
+    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
+    return replace(seg, phones=phones, words=words,
+                   pauses=[(u[1], u[2]) for u in units if u[0] == "SIL"])
+
+
+def fit_classifier(rows: np.ndarray, labels: np.ndarray, names: list[str]):  # noqa: ANN201
+    import lightgbm
+
+    return lightgbm.train(CLASSIFIER_PARAMS, _dataset(rows, labels, names), CLASSIFIER_ROUNDS)
+
+
+def isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
+    """The isotonic map from scores to the share of right ones (scikit-learn's
+    IsotonicRegression), as a piecewise-linear :class:`Calibration`."""
+    from sklearn.isotonic import IsotonicRegression
+
+    fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, labels)
+    return Calibration(tuple(float(x) for x in fit.X_thresholds_),
+                       tuple(float(y) for y in fit.y_thresholds_))
+
+
+def _word_names() -> list[str]:
+    names = phone_feature_names()
+    return [f"first_{n}" for n in names] + [f"last_{n}" for n in names] + ["phones"]
+
+
+def fit(examples: Sequence[Example], say: Callable[[str], None] | None = None,
+        ) -> BoundaryModel:
+    """The boundary model from held-out examples of several speakers (the
+    calibration maps from the classifiers' out-of-speaker scores)."""
+    speakers = sorted({e.speaker for e in examples})
+    corrector = fit_corrector(examples)
+    oof_shift = _out_of_speaker_shifts(examples, speakers)
+    b_rows, b_right, b_groups = _boundary_table(examples, oof_shift)
+    b_names = boundary_feature_names() + ["shift"]
+    b_scores = _out_of_speaker_scores(b_rows, b_right, b_groups, b_names)
+    oof_scores, first = {}, 0
+    for e in examples:
+        oof_scores[e.utt_id] = b_scores[first:first + len(e.found.at)]
+        first += len(e.found.at)
+    phone_rows, phone_right, word_rows, word_right, groups = _tables(examples, oof_shift,
+                                                                     oof_scores)
+    phone_scores = _out_of_speaker_scores(phone_rows, phone_right, groups[0],
+                                          phone_feature_names())
+    word_scores = _out_of_speaker_scores(word_rows, word_right, groups[1], _word_names())
+    model = BoundaryModel(
+        from_lightgbm(corrector), from_lightgbm(fit_classifier(b_rows, b_right, b_names)),
+        from_lightgbm(fit_classifier(phone_rows, phone_right, phone_feature_names())),
+        isotonic(phone_scores, phone_right),
+        from_lightgbm(fit_classifier(word_rows, word_right, _word_names())),
+        isotonic(word_scores, word_right),
+        card={"speakers": speakers, "utterances": len(examples),
+              "boundaries": int(sum(np.isfinite(e.targets).sum() for e in examples))})
+    if say:
+        say(f"boundary model: {len(examples)} utterances of {len(speakers)} speakers")
+    return model
+
+
+def _out_of_speaker_shifts(examples: Sequence[Example], speakers: Sequence[str],
+                           ) -> dict[str, np.ndarray]:
+    """Each example's shifts from a corrector fitted on the other speakers."""
+    out = {}
+    for s in speakers:
+        corrector = fit_corrector([e for e in examples if e.speaker != s])
+        for e in examples:
+            if e.speaker == s:
+                out[e.utt_id] = (np.clip(corrector.predict(e.found.rows), -0.04, 0.04)
+                                 if len(e.found.rows) else np.zeros(0))
+    return out
+
+
+def _boundary_table(examples: Sequence[Example], shifts: dict[str, np.ndarray],
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boundary rows with their shifts, whether each is right after the shift
+    (within :data:`RIGHT_WITHIN_S`; one with no labelled counterpart is not),
+    and their speakers."""
+    rows = np.concatenate([with_shift(e.found.rows, shifts[e.utt_id]) for e in examples])
+    error = np.concatenate([np.abs(e.targets - shifts[e.utt_id]) for e in examples])
+    right = (np.nan_to_num(error, nan=1.0) <= RIGHT_WITHIN_S).astype(float)
+    groups = np.concatenate([[e.speaker] * len(e.found.at) for e in examples])
+    return rows, right, groups
+
+
+def _tables(examples: Sequence[Example], shifts: dict[str, np.ndarray],  # noqa: ANN202
+            scores: dict[str, np.ndarray]):
+    phone_rows, phone_right, word_rows, word_right, pg, wg = [], [], [], [], [], []
+    for e in examples:
+        rows, right, _ = _unit_table(e, shifts[e.utt_id], scores[e.utt_id])
+        phone_rows.append(rows)
+        phone_right.append(right)
+        pg += [e.speaker] * len(rows)
+        wrows, wright = _word_table(e, shifts[e.utt_id], scores[e.utt_id])
+        word_rows.append(wrows)
+        word_right.append(wright)
+        wg += [e.speaker] * len(wrows)
+    return (np.concatenate(phone_rows), np.concatenate(phone_right),
+            np.concatenate(word_rows), np.concatenate(word_right), (np.array(pg), np.array(wg)))
+
+
+def _out_of_speaker_scores(rows: np.ndarray, labels: np.ndarray, groups: np.ndarray,
+                           names: list[str]) -> np.ndarray:
+    scores = np.zeros(len(rows))
+    for s in np.unique(groups):
+        test = groups == s
+        booster = fit_classifier(rows[~test], labels[~test], names)
+        scores[test] = booster.predict(rows[test], raw_score=True)
+    return scores
+
+
+# ---------------------------------------------------------------- scoring
+
+def calibration_figures(probability: np.ndarray, right: np.ndarray, bins: int = 10) -> dict:
+    """ECE (equal-width bins), AUROC and the share kept when keeping the most
+    confident until 90 % of what is kept is right (0 if never)."""
+    from sklearn.metrics import roc_auc_score
+
+    p, y = np.asarray(probability, float), np.asarray(right, float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    ece = sum(abs(p[which == b].mean() - y[which == b].mean()) * (which == b).mean()
+              for b in range(bins) if (which == b).any())
+    order = np.argsort(-p, kind="stable")
+    precision = np.cumsum(y[order]) / np.arange(1, len(y) + 1)
+    ok = np.flatnonzero(precision >= 0.9)
+    coverage = float((ok.max() + 1) / len(y)) if len(ok) else 0.0
+    auroc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+    return {"ece": float(ece), "auroc": auroc, "coverage_at_90": coverage,
+            "right": float(y.mean()), "n": int(len(y))}
+
+
+def cross_validate(examples: Sequence[Example], say: Callable[[str], None] | None = None,
+                   ) -> tuple[dict[str, Segmentation], dict[str, dict]]:
+    """Each speaker's replies with a boundary model fitted on the other speakers'
+    examples, and the confidences' calibration figures over all speakers.
+
+    Returns
+    -------
+    corrected : dict
+        utt_id -> corrected Segmentation (confidences calibrated).
+    figures : dict
+        ``{"phones": ..., "vowels": ..., "words": ..., "phones_before": ...,
+        "words_before": ...}`` (:func:`calibration_figures`; "before": today's
+        confidences on the uncorrected replies).
+    """
+    speakers = sorted({e.speaker for e in examples})
+    corrected: dict[str, Segmentation] = {}
+    for s in speakers:
+        model = fit([e for e in examples if e.speaker != s])
+        for e in examples:
+            if e.speaker == s:
+                corrected[e.utt_id] = apply_model(e.seg, e.found, model)
+        if say:
+            say(f"boundary model without {s}: applied to its utterances")
+    figures = {}
+    for name, replies in (("after", corrected), ("before", {e.utt_id: e.seg for e in examples})):
+        for kind, values in reply_figures(
+                [(e.reference, e.words, replies[e.utt_id]) for e in examples]).items():
+            figures[f"{kind}_{name}"] = values
+    return corrected, figures
+
+
+def reply_figures(replies: Sequence[tuple[list, list, Segmentation]]) -> dict[str, dict]:
+    """:func:`calibration_figures` of the replies' phone, vowel and word
+    confidences against "both boundaries within 20 ms" (``replies``: each
+    utterance's folded reference phones, reference words and reply)."""
+    p, y, pv, yv, pw, yw = [], [], [], [], [], []
+    for reference, words, seg in replies:
+        right = _phone_rightness(seg, reference)
+        p += [q.confidence for q in seg.phones]
+        y += list(right)
+        pv += [q.confidence for q, r in zip(seg.phones, right, strict=True) if q.cls == "vowel"]
+        yv += [r for q, r in zip(seg.phones, right, strict=True) if q.cls == "vowel"]
+        pw += [w.confidence for w in seg.words if w.found]
+        yw += list(words_right(seg, words))
+    return {"phones": calibration_figures(np.array(p), np.array(y)),
+            "vowels": calibration_figures(np.array(pv), np.array(yv)),
+            "words": calibration_figures(np.array(pw), np.array(yw))}
+
+
+def _phone_rightness(seg: Segmentation, reference: Sequence[tuple[str, float, float]],
+                     ) -> np.ndarray:
+    """Per phone of ``seg`` (pauses filled in as the benchmark does), right or not."""
+    units = sorted([(q.phone, q.start, q.end) for q in seg.phones]
+                   + [("SIL", a, b) for a, b in seg.pauses], key=lambda u: (u[1], u[2]))
+    right = phones_right(units, reference)
+    index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
+    return np.array([right[index[(q.start, q.end)]] for q in seg.phones])
+
+
+# ---------------------------------------------------------------- collecting
+
+def _collect_round(test: Sequence[Utterance], corpus: Sequence[Utterance], resources,  # noqa: ANN001
+                   options=None) -> list[Example | tuple[str, str]]:  # noqa: ANN001
+    from vowelseg.audio.io import read_audio
+    from vowelseg.options import Options
+    from vowelseg.pipeline import align_recording
+
+    out: list[Example | tuple[str, str]] = []
+    for utt in test:
+        t0 = time.perf_counter()
+        try:
+            seg, cepstra = align_recording(read_audio(utt.wav), utt.text, resources,
+                                           options or Options())
+        except Exception as exc:  # noqa: BLE001 (a failure is a result: the bench counts it)
+            out.append((utt.utt_id, f"{type(exc).__name__}: {exc}"))
+            continue
+        out.append(example(utt, seg, cepstra, resources.model.features.hop_s,
+                           time.perf_counter() - t0))
+    return out
+
+
+def heldout_examples(utterances: Sequence[Utterance], prior_path, config,  # noqa: ANN001
+                     workers: int = 2, say: Callable[[str], None] | None = None,
+                     options=None, train_speakers: int | None = None,  # noqa: ANN001
+                     failures: list | None = None) -> list[Example]:
+    """Every utterance aligned by the recipe's model fitted on the other speakers
+    (:func:`vowelseg.bench.metrics.heldout_rounds`), as :class:`Example` s; the
+    ones that failed go to ``failures`` as ``(utt_id, reason)``."""
+    import functools
+
+    from vowelseg.bench.metrics import heldout_rounds
+
+    out: list[Example] = []
+    for speaker, results in heldout_rounds(
+            utterances, prior_path, config, functools.partial(_collect_round, options=options),
+            workers, train_speakers):
+        out += [r for r in results if isinstance(r, Example)]
+        if failures is not None:
+            failures += [r for r in results if not isinstance(r, Example)]
+        if say:
+            say(f"held out {speaker}: {len(results)} utterances aligned")
+    return out
