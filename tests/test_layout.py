@@ -103,6 +103,19 @@ def test_version():
     assert done.stdout.strip() == f"vowelseg {__version__}"
 
 
+def test_package_metadata_has_one_version_a_licence_and_classifiers(tmp_path):
+    done = run_python("""
+        import importlib.metadata, json, vowelseg
+        meta = importlib.metadata.metadata("vowelseg")
+        print(json.dumps([meta["Version"], vowelseg.__version__, meta["License"],
+                          meta.get_all("Classifier") or []]))
+    """, tmp_path)  # not the checkout: a build's egg-info there would be read instead
+    version, code_version, licence, classifiers = json.loads(done.stdout)
+    assert version == code_version
+    assert licence.startswith("MIT")
+    assert "License :: OSI Approved :: MIT License" in classifiers
+
+
 def test_viterbi_wrapper_refuses_what_the_kernel_would_misread():
     from vowelseg.hmm.viterbi import chain_graph, viterbi
 
