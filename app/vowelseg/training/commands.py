@@ -105,7 +105,7 @@ def fit_boundaries(args: argparse.Namespace) -> int:
     prior_path, config, _ = recipe
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     say(f"aligning each speaker of {args.corpus} with {prior_path.name} fitted on the others "
-        "(the recipe's held-out rounds; about 12 minutes on 2 cores)")
+        "(the recipe's held-out rounds; about 15 minutes on 2 cores)")
     examples = boundary_model.heldout_examples(utterances, prior_path, config, say=say)
     fitted = boundary_model.fit(examples, say)
     fitted = dataclasses.replace(fitted, card={
