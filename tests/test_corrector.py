@@ -96,5 +96,8 @@ def test_an_unspoken_transcript_word_keeps_a_low_confidence(timit, resources):
         k = len(words) // 2
         seg = segment(utt.wav, " ".join(words[:k] + ["really"] + words[k:]), resources)
         low += (not seg.words[k].found) or seg.words[k].confidence < LOW_CONFIDENCE
+        if seg.words[k].confidence < LOW_CONFIDENCE:  # and so are its phones
+            assert all(p.confidence <= seg.words[k].confidence + 1e-3
+                       for p in seg.phones if p.word == k)
     # measured: 17 of the first 20 utterances
     assert low >= 4, low

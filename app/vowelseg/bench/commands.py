@@ -18,7 +18,7 @@ from vowelseg.options import Options
 def bench(args: argparse.Namespace) -> int:
     from vowelseg.bench import metrics as bench
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.training.corpus import read_corpus
+    from vowelseg.training.corpus import read_corpus, speaker_of
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
@@ -49,7 +49,9 @@ def bench(args: argparse.Namespace) -> int:
                    else "the other speakers")
         print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
               f"speaker-held-out (prior adapted on {trained}, each speaker in turn)")
-        if resources.boundaries is not None and options.correct_boundaries:
+        speakers = {speaker_of(u) for u in utterances}
+        if (resources.boundaries is not None and options.correct_boundaries
+                and len(speakers) >= 3):  # each fit needs two speakers besides the scored one
             return _bench_boundary_model(args, utterances, resources, options, recipe, say)
         tally = bench.run_heldout(utterances, prior_path, options, config, progress=say,
                                   train_speakers=args.train_speakers)

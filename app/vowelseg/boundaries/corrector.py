@@ -385,16 +385,18 @@ def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segment
     phones = []
     for p in seg.phones:
         i = old[(p.start, p.end)]
-        phones.append(replace(p, start=units[i][1], end=units[i][2],
-                              confidence=round(float(probability[i]), 3)))
+        # The calibrators learned from words that were spoken; in a word the audio
+        # fits badly (an unspoken transcript word, say) phones and word keep its
+        # low fit.
+        fit = seg.words[p.word].confidence
+        pp = float(probability[i]) if fit >= LOW_CONFIDENCE else min(float(probability[i]), fit)
+        phones.append(replace(p, start=units[i][1], end=units[i][2], confidence=round(pp, 3)))
     pauses = [(u[1], u[2]) for u in units if u[0] == "SIL"]
     words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
     word_p = model.word_probability(word_features(unit_rows, found.words))
     found_words = [k for k, w in enumerate(words) if w.found]
     words = list(words)
     for k, pw in zip(found_words, word_p, strict=True):
-        # The calibrator learned from words that were spoken; a word the audio
-        # fits badly (an unspoken transcript word, say) keeps its low fit.
         fit = seg.words[k].confidence
         pw = float(pw) if fit >= LOW_CONFIDENCE else min(float(pw), fit)
         words[k] = replace(words[k], confidence=round(pw, 3))

@@ -135,8 +135,10 @@ def from_lightgbm(booster) -> Trees:  # noqa: ANN001 (lightgbm.Booster)
         if node["decision_type"] == "==":
             goes_left = np.zeros(MAX_CATEGORY, dtype=bool)
             for c in str(node["threshold"]).split("||"):
-                if int(c) < MAX_CATEGORY:
-                    goes_left[int(c)] = True
+                if not 0 <= int(c) < MAX_CATEGORY:
+                    raise ValueError(f"a split on category {c}: the kernel takes categories "
+                                     f"0-{MAX_CATEGORY - 1}")
+                goes_left[int(c)] = True
             category[index] = len(category_left)
             category_left.append(goes_left)
         else:

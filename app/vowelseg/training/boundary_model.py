@@ -31,6 +31,7 @@ import numpy as np
 
 from vowelseg.boundaries.corrector import (
     CATEGORICAL,
+    MAX_SHIFT_S,
     RIGHT_WITHIN_S,
     BoundaryModel,
     Calibration,
@@ -254,7 +255,8 @@ def _out_of_speaker_shifts(examples: Sequence[Example], speakers: Sequence[str],
         corrector = fit_corrector([e for e in examples if e.speaker != s])
         for e in examples:
             if e.speaker == s:
-                out[e.utt_id] = (np.clip(corrector.predict(e.found.rows), -0.04, 0.04)
+                out[e.utt_id] = (np.clip(corrector.predict(e.found.rows), -MAX_SHIFT_S,
+                                         MAX_SHIFT_S)
                                  if len(e.found.rows) else np.zeros(0))
     return out
 
@@ -328,9 +330,9 @@ def cross_validate(examples: Sequence[Example], say: Callable[[str], None] | Non
     corrected : dict
         utt_id -> corrected Segmentation (confidences calibrated).
     figures : dict
-        ``{"phones": ..., "vowels": ..., "words": ..., "phones_before": ...,
-        "words_before": ...}`` (:func:`calibration_figures`; "before": today's
-        confidences on the uncorrected replies).
+        ``{"phones_after": ..., "vowels_after": ..., "words_after": ...,
+        "phones_before": ..., ...}`` (:func:`calibration_figures`; "before": the
+        confidences of the uncorrected replies, exp(LLR / 4)).
     """
     speakers = sorted({e.speaker for e in examples})
     corrected: dict[str, Segmentation] = {}

@@ -94,7 +94,7 @@ def fit_boundaries(args: argparse.Namespace) -> int:
     from vowelseg.boundaries.corrector import path_for, save
     from vowelseg.hmm.model import load_model
     from vowelseg.training import boundary_model
-    from vowelseg.training.corpus import read_corpus
+    from vowelseg.training.corpus import read_corpus, speaker_of
 
     model = load_model(args.model)
     utterances = read_corpus(Path(args.corpus))
@@ -103,6 +103,10 @@ def fit_boundaries(args: argparse.Namespace) -> int:
         return (f"{shown_path(args.model)} was not adapted on {args.corpus}: its card names no "
                 "speaker of it, so there are no held-out alignments to learn from")
     prior_path, config, _ = recipe
+    if len({speaker_of(u) for u in utterances}) < 3:
+        return (f"{args.corpus} has fewer than 3 speakers: the boundary model's "
+                "calibration is fitted on scores from models that left one speaker out, "
+                "each needing two speakers besides it")
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     say(f"aligning each speaker of {args.corpus} with {prior_path.name} fitted on the others "
         "(the recipe's held-out rounds; about 15 minutes on 2 cores)")
