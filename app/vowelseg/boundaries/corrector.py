@@ -319,34 +319,35 @@ def timeline(seg: Segmentation) -> list[tuple[str, float, float]]:
     return sorted(units, key=lambda u: (u[1], u[2]))
 
 
-def unit_llr(seg: Segmentation, units: list[tuple[str, float, float]]) -> list[float]:
-    """Each unit's mean log-likelihood ratio against a free phone loop, read
-    back from the phones' confidences (0 for pauses)."""
-    by_span = {(p.start, p.end): p.confidence for p in seg.phones}
-    return [0.0 if u[0] == "SIL" else
-            CONFIDENCE_SCALE_NATS * float(np.log(max(by_span[(u[1], u[2])], 1e-3)))
-            for u in units]
-
-
-def word_spans(seg: Segmentation, units: list[tuple[str, float, float]]) -> list[tuple[int, int]]:
-    """For each found word, the unit indices of its first and last phones."""
+def _phone_units(seg: Segmentation, units: list[tuple[str, float, float]]) -> list[int]:
+    """Each phone's index in ``units`` (phones and pauses never share a span)."""
     index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for p in seg.phones:
-        i = index[(p.start, p.end)]
-        first.setdefault(p.word, i)
-        last[p.word] = i
-    return [(first[w], last[w]) for w in sorted(first)]
+    return [index[(p.start, p.end)] for p in seg.phones]
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the boundary model reads off one alignment."""
+    """What the boundary model reads off one alignment.
+
+    Attributes
+    ----------
+    units : list of (phone, start_s, end_s)
+        Phones and pauses (``"SIL"``) in time order (:func:`timeline`).
+    rows, at
+        :func:`boundary_features` of ``units``.
+    phone_units : list of int
+        For each phone of the alignment, its index in ``units``.
+    llr : list of float
+        Each unit's mean log-likelihood ratio against a free phone loop, read
+        back from the phones' confidences (0 for pauses).
+    words : list of (int, int)
+        For each found word, the unit indices of its first and last phones.
+    """
 
     units: list[tuple[str, float, float]]
     rows: np.ndarray
     at: list[int]
+    phone_units: list[int]
     llr: list[float]
     words: list[tuple[int, int]]
 
@@ -355,7 +356,27 @@ def evidence(seg: Segmentation, cepstra: np.ndarray, hop_s: float) -> Evidence:
     """The boundary model's inputs for ``seg`` (its boundaries as aligned)."""
     units = timeline(seg)
     rows, at = boundary_features(cepstra, hop_s, units)
-    return Evidence(units, rows, at, unit_llr(seg, units), word_spans(seg, units))
+    phone_units = _phone_units(seg, units)
+    llr = [0.0] * len(units)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for p, i in zip(seg.phones, phone_units, strict=True):
+        llr[i] = CONFIDENCE_SCALE_NATS * float(np.log(max(p.confidence, 1e-3)))
+        first.setdefault(p.word, i)
+        last[p.word] = i
+    return Evidence(units, rows, at, phone_units, llr,
+                    [(first[w], last[w]) for w in sorted(first)])
+
+
+def with_units(seg: Segmentation, found: Evidence,
+               units: list[tuple[str, float, float]]) -> Segmentation:
+    """``seg`` with its phones' and pauses' times taken from ``units`` (``found.units``
+    moved), its words' spans following."""
+    phones = [replace(p, start=units[i][1], end=units[i][2])
+              for p, i in zip(seg.phones, found.phone_units, strict=True)]
+    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
+    return replace(seg, phones=phones, words=words,
+                   pauses=[(u[1], u[2]) for u in units if u[0] == "SIL"])
 
 
 def shifted(units: list[tuple[str, float, float]], at: list[int],
@@ -377,27 +398,20 @@ def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segment
     confidences replaced by the calibrated probabilities that both their
     boundaries lie within :data:`RIGHT_WITHIN_S` of a careful labeller's."""
     shifts = model.shifts(found.rows)
-    units = shifted(found.units, found.at, shifts)
     unit_rows = phone_features(found.rows, found.at, shifts, found.units, found.llr,
                                model.boundary_scores(found.rows, shifts))
-    probability = model.phone_probability(unit_rows)
-    old = {(u[1], u[2]): i for i, u in enumerate(found.units) if u[0] != "SIL"}
-    phones = []
-    for p in seg.phones:
-        i = old[(p.start, p.end)]
-        # The calibrators learned from words that were spoken; in a word the audio
-        # fits badly (an unspoken transcript word, say) phones and word keep its
-        # low fit.
-        fit = seg.words[p.word].confidence
-        pp = float(probability[i]) if fit >= LOW_CONFIDENCE else min(float(probability[i]), fit)
-        phones.append(replace(p, start=units[i][1], end=units[i][2], confidence=round(pp, 3)))
-    pauses = [(u[1], u[2]) for u in units if u[0] == "SIL"]
-    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
-    word_p = model.word_probability(word_features(unit_rows, found.words))
-    found_words = [k for k, w in enumerate(words) if w.found]
-    words = list(words)
-    for k, pw in zip(found_words, word_p, strict=True):
-        fit = seg.words[k].confidence
-        pw = float(pw) if fit >= LOW_CONFIDENCE else min(float(pw), fit)
-        words[k] = replace(words[k], confidence=round(pw, 3))
-    return replace(seg, words=words, phones=phones, pauses=pauses)
+    phone_p = model.phone_probability(unit_rows)
+    word_p = iter(model.word_probability(word_features(unit_rows, found.words)))
+    # The calibrators learned from words that were spoken; in a word the audio
+    # fits badly (an unspoken transcript word, say) phones and word keep its low fit.
+    fit = [w.confidence for w in seg.words]
+
+    def kept(p: float, word: int) -> float:
+        return round(p if fit[word] >= LOW_CONFIDENCE else min(p, fit[word]), 3)
+
+    moved = with_units(seg, found, shifted(found.units, found.at, shifts))
+    phones = [replace(p, confidence=kept(float(phone_p[i]), p.word))
+              for p, i in zip(moved.phones, found.phone_units, strict=True)]
+    words = [replace(w, confidence=kept(float(next(word_p)), k)) if w.found else w
+             for k, w in enumerate(moved.words)]
+    return replace(moved, phones=phones, words=words)

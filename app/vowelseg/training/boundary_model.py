@@ -40,7 +40,9 @@ from vowelseg.boundaries.corrector import (
     phone_feature_names,
     phone_features,
     shifted,
+    timeline,
     with_shift,
+    with_units,
     word_features,
 )
 from vowelseg.boundaries.corrector import correct as apply_model
@@ -161,37 +163,16 @@ def fit_corrector(examples: Sequence[Example]):  # noqa: ANN201 (lightgbm.Booste
                           CORRECTOR_ROUNDS)
 
 
-def _unit_table(e: Example, shifts: np.ndarray, scores: np.ndarray,
-                ) -> tuple[np.ndarray, np.ndarray, list]:
-    """A phone row and a "right" label per phone unit of ``e`` with ``shifts``
-    applied, and the corrected units."""
+def _example_tables(e: Example, shifts: np.ndarray, scores: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The phone rows and "right" labels of ``e``'s phones, and its words' rows and
+    labels, with ``shifts`` applied."""
     units = shifted(e.found.units, e.found.at, shifts)
     rows = phone_features(e.found.rows, e.found.at, shifts, e.found.units, e.found.llr, scores)
     right = phones_right(units, e.reference)
     phone = np.array([u[0] != "SIL" for u in e.found.units])
-    return rows[phone], right[phone], units
-
-
-def _word_table(e: Example, shifts: np.ndarray, scores: np.ndarray,
-                ) -> tuple[np.ndarray, np.ndarray]:
-    units = shifted(e.found.units, e.found.at, shifts)
-    rows = phone_features(e.found.rows, e.found.at, shifts, e.found.units, e.found.llr, scores)
-    seg = _with_units(e.seg, e.found, units)
-    return word_features(rows, e.found.words), words_right(seg, e.words)
-
-
-def _with_units(seg: Segmentation, found: Evidence, units: list) -> Segmentation:
-    """``seg`` with its phones' and pauses' times from ``units``."""
-    from dataclasses import replace
-
-    from vowelseg.result import word_intervals
-
-    old = {(u[1], u[2]): i for i, u in enumerate(found.units) if u[0] != "SIL"}
-    phones = [replace(p, start=units[old[(p.start, p.end)]][1],
-                      end=units[old[(p.start, p.end)]][2]) for p in seg.phones]
-    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
-    return replace(seg, phones=phones, words=words,
-                   pauses=[(u[1], u[2]) for u in units if u[0] == "SIL"])
+    return (rows[phone], right[phone], word_features(rows, e.found.words),
+            words_right(with_units(e.seg, e.found, units), e.words))
 
 
 def fit_classifier(rows: np.ndarray, labels: np.ndarray, names: list[str]):  # noqa: ANN201
@@ -275,18 +256,13 @@ def _boundary_table(examples: Sequence[Example], shifts: dict[str, np.ndarray],
 
 def _tables(examples: Sequence[Example], shifts: dict[str, np.ndarray],  # noqa: ANN202
             scores: dict[str, np.ndarray]):
-    phone_rows, phone_right, word_rows, word_right, pg, wg = [], [], [], [], [], []
-    for e in examples:
-        rows, right, _ = _unit_table(e, shifts[e.utt_id], scores[e.utt_id])
-        phone_rows.append(rows)
-        phone_right.append(right)
-        pg += [e.speaker] * len(rows)
-        wrows, wright = _word_table(e, shifts[e.utt_id], scores[e.utt_id])
-        word_rows.append(wrows)
-        word_right.append(wright)
-        wg += [e.speaker] * len(wrows)
-    return (np.concatenate(phone_rows), np.concatenate(phone_right),
-            np.concatenate(word_rows), np.concatenate(word_right), (np.array(pg), np.array(wg)))
+    tables = [_example_tables(e, shifts[e.utt_id], scores[e.utt_id]) for e in examples]
+    phone_groups = np.concatenate([[e.speaker] * len(t[0]) for e, t in zip(examples, tables,
+                                                                          strict=True)])
+    word_groups = np.concatenate([[e.speaker] * len(t[2]) for e, t in zip(examples, tables,
+                                                                         strict=True)])
+    return (*(np.concatenate([t[k] for t in tables]) for k in range(4)),
+            (phone_groups, word_groups))
 
 
 def _out_of_speaker_scores(rows: np.ndarray, labels: np.ndarray, groups: np.ndarray,
@@ -371,9 +347,8 @@ def reply_figures(replies: Sequence[tuple[list, list, Segmentation]]) -> dict[st
 
 def _phone_rightness(seg: Segmentation, reference: Sequence[tuple[str, float, float]],
                      ) -> np.ndarray:
-    """Per phone of ``seg`` (pauses filled in as the benchmark does), right or not."""
-    units = sorted([(q.phone, q.start, q.end) for q in seg.phones]
-                   + [("SIL", a, b) for a, b in seg.pauses], key=lambda u: (u[1], u[2]))
+    """Per phone of ``seg``, right or not (:func:`phones_right` over its timeline)."""
+    units = timeline(seg)
     right = phones_right(units, reference)
     index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
     return np.array([right[index[(q.start, q.end)]] for q in seg.phones])
