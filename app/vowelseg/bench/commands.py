@@ -60,14 +60,7 @@ def bench(args: argparse.Namespace) -> int:
     metrics = tally.metrics()
     rows = {"vowelseg": metrics}
     if args.peer == "pocketsphinx":
-        from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
-
-        decoder = pocketsphinx_decoder()
-        peer = bench.run(utterances, lambda u: pocketsphinx_segment(
-            decoder, u.wav, u.text, resources.lexicon), say)
-        rows["pocketsphinx"] = peer.metrics()
-        for utt_id, why in peer.failures:
-            print(f"pocketsphinx FAILED {utt_id}: {why}")
+        rows["pocketsphinx"] = _pocketsphinx_figures(utterances, resources, say)
     print(f"corpus: {args.corpus} ({tally.utterances} utterances, {tally.audio_s:.1f} s of "
           f"audio); model: {shown_path(args.model)}")
     print(bench.format_table(rows))
@@ -85,6 +78,19 @@ def bench(args: argparse.Namespace) -> int:
     if args.update_card:
         _record_in_card(args, tally.utterances, metrics, heldout=recipe is not None)
     return 0
+
+
+def _pocketsphinx_figures(utterances: list, resources: object, say: object) -> dict:
+    """The peer aligner on the same utterances: its figures (failures printed)."""
+    from vowelseg.bench import metrics as bench
+    from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
+
+    decoder = pocketsphinx_decoder()
+    peer = bench.run(utterances, lambda u: pocketsphinx_segment(
+        decoder, u.wav, u.text, resources.lexicon), say)
+    for utt_id, why in peer.failures:
+        print(f"pocketsphinx FAILED {utt_id}: {why}")
+    return peer.metrics()
 
 
 def _bench_boundary_model(args: argparse.Namespace, utterances: list, resources: object,
@@ -122,11 +128,7 @@ def _bench_boundary_model(args: argparse.Namespace, utterances: list, resources:
         tally.wall_s = sum(e.wall_s for e in examples)
         rows[name] = tally.metrics()
     if args.peer == "pocketsphinx":
-        from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
-
-        decoder = pocketsphinx_decoder()
-        rows["pocketsphinx"] = bench.run(utterances, lambda u: pocketsphinx_segment(
-            decoder, u.wav, u.text, resources.lexicon), say).metrics()
+        rows["pocketsphinx"] = _pocketsphinx_figures(utterances, resources, say)
     print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: "
           f"{shown_path(args.model)}")
     print(bench.format_table(rows))
