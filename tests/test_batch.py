@@ -70,7 +70,10 @@ def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
     assert time.time() < deadline, "pool workers outlived the killed batch process"
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
     assert 20 <= len(before) < 200
-    summary = batch.run(corpus, out, workers=2, measures=False)
+    seen = []
+    summary = batch.run(corpus, out, workers=2, measures=False,
+                        progress=lambda done, total, failed, start: seen.append(failed))
+    assert seen[-1] == len(summary["failed"]) == 2  # the progress line counts as the summary
     assert summary["files"] == 201  # the untranscribed file is not a job
     assert summary["skipped"] >= len(before)  # pairs finished before the kill
     assert summary["skipped"] + summary["aligned"] + 1 == 201  # + broken.wav

@@ -51,3 +51,47 @@ def test_bench_train_speakers_is_checked_before_any_work(timit):
     assert done.returncode == 2 and "saw none of them" in done.stderr
     done = bench("--as-fitted", "--update-card")
     assert done.returncode == 2 and "not with --update-card" in done.stderr
+
+
+def test_several_recordings_with_transcripts_beside_or_given(timit, tmp_path):
+    """``segment a.wav b.wav --out-dir`` reads a.txt/b.txt beside them (or
+    --transcript-file, in order), keeps going past a bad file, and exits 1."""
+    speaker = timit / "dr1-fvmh0"
+    junk, junk_text = tmp_path / "junk.wav", tmp_path / "junk.txt"
+    junk.write_bytes(b"not audio" * 50)
+    junk_text.write_text("hello")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "vowelseg.cli", "segment", *map(str, args)],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    out = tmp_path / "out"
+    done = cli(speaker / "sa1.wav", junk, speaker / "sa2.wav", "--out-dir", out,
+               "--formats", "json", "csv")
+    assert done.returncode == 1
+    assert "FAILED" in done.stderr and "junk.wav: could not decode" in done.stderr
+    assert "1 of 3 recordings failed" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["sa1.csv", "sa1.json", "sa2.csv",
+                                                     "sa2.json"]
+    sa2 = json.loads((out / "sa2.json").read_text())
+    assert [w["word"] for w in sa2["words"]][:3] == ["don't", "ask", "me"]
+    assert sa2["vowels"][0]["measures"]["f1_hz"] > 0  # csv asked for: measured
+    # the same with the transcripts named, in order; one per recording
+    given = cli(speaker / "sa2.wav", speaker / "sa1.wav", "--transcript-file",
+                speaker / "sa2.txt", speaker / "sa1.txt", "--out-dir", tmp_path / "given")
+    assert given.returncode == 0, given.stderr
+    assert (json.loads((tmp_path / "given" / "sa2.json").read_text())["words"]
+            == sa2["words"])
+    assert (tmp_path / "given" / "sa1.TextGrid").exists()
+    # what does not pair up is refused before any work, with a reason
+    untranscribed = tmp_path / "x.wav"
+    untranscribed.write_bytes(junk.read_bytes())
+    refused = {
+        "no such file: nope.wav": cli(speaker / "sa1.wav", "nope.wav"),
+        "one per recording": cli(speaker / "sa1.wav", speaker / "sa2.wav",
+                                 "--transcript-file", speaker / "sa1.txt", "--out-dir", out),
+        "need --out-dir": cli(speaker / "sa1.wav", speaker / "sa2.wav"),
+        "no transcript for": cli(untranscribed, speaker / "sa1.wav", "--out-dir", out),
+    }
+    for reason, done in refused.items():
+        assert done.returncode == 2 and reason in done.stderr, (reason, done.stderr)

@@ -21,8 +21,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-TRANSCRIPT_SUFFIXES = (".lab", ".txt")
+from vowelseg.text.files import AUDIO_SUFFIXES, transcript_beside
+
 OUTPUT_SUFFIXES = (".json", ".TextGrid")
 #: All files' vowel tables joined, in the output folder.
 COMBINED_CSV = "vowels.csv"
@@ -64,8 +64,7 @@ def find_jobs(corpus: Path, out: Path, measures: bool = True,
     jobs, missing = [], []
     for audio in sorted(p for p in Path(corpus).rglob("*")
                         if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()):
-        transcript = next((audio.with_suffix(s) for s in TRANSCRIPT_SUFFIXES
-                           if audio.with_suffix(s).exists()), None)
+        transcript = transcript_beside(audio)
         if transcript is None:
             missing.append(Outcome(str(audio), "no .lab or .txt transcript beside it"))
             continue
@@ -176,7 +175,8 @@ def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = N
     """Align a corpus folder; returns counts, failures and throughput.
 
     ``say`` receives messages; ``progress(done, total, failed, start_time)`` is
-    called after every file.
+    called after every file, ``failed`` counting what the summary counts: files
+    that failed and audio files without a transcript.
     """
     jobs, failures = find_jobs(Path(corpus), Path(out), measures)
     for stale in Path(out).rglob(".*.tmp"):  # left by a run killed mid-write
@@ -201,7 +201,7 @@ def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = N
         elif outcome.warnings:
             warned.append(outcome)
         if progress:
-            progress(done, len(todo), errors, start)
+            progress(done, len(todo), len(failures), start)
     wall = time.time() - start
     if measures:
         join_tables([j.out_stem.with_suffix(".csv") for j in jobs],

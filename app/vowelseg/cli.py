@@ -1,4 +1,4 @@
-"""The ``vowelseg`` command: ``segment``, ``batch`` and ``serve`` run the
+"""The ``vowelseg`` command: ``segment``, ``measure``, ``batch`` and ``serve`` run the
 product; ``train``, ``adapt``, ``synth-corpus`` and the ``bench`` commands run
 the training recipes and benchmarks (imported only when asked for)."""
 
@@ -31,46 +31,133 @@ class _Help(argparse.HelpFormatter):
         return text
 
 
-def _segment(args: argparse.Namespace) -> int:
+#: What ``segment --out-dir`` can write per recording, and the file suffix of each.
+OUT_FORMATS = {"json": ".json", "textgrid": ".TextGrid", "wav": ".vowels.wav", "png": ".png",
+               "csv": ".csv", "chart": ".chart.png"}
+
+
+def recordings(inputs: list[str], transcript_files: list[str] | None,
+               ) -> list[tuple[Path, str | Path]]:
+    """The recordings named on the ``segment`` command line, each with its
+    transcript: the words themselves, or the file to read them from.
+
+    ``AUDIO TRANSCRIPT`` is one recording and its words; ``AUDIO [AUDIO ...]``
+    takes each transcript from ``--transcript-file`` (one per recording, in
+    order) or else from the ``.lab``/``.txt`` file beside it.
+
+    Raises
+    ------
+    TranscriptError
+        If the recordings and transcripts do not pair up.
+    AudioError
+        If a name that can only be a recording names no file.
+    """
+    from vowelseg.errors import AudioError, TranscriptError
+    from vowelseg.text.files import AUDIO_SUFFIXES, transcript_beside
+
+    *audios, last = inputs
+    if transcript_files is None and audios and not (
+            Path(last).is_file() or Path(last).suffix.lower() in AUDIO_SUFFIXES):
+        if len(audios) > 1:
+            raise TranscriptError("a transcript on the command line is for one recording; "
+                                  "give several recordings their transcripts with "
+                                  "--transcript-file or as .txt/.lab files beside them")
+        return [(Path(audios[0]), last)]
+    paths = [Path(a) for a in inputs]
+    for path in paths:
+        if not path.exists():
+            raise AudioError(f"no such file: {path}")
+    if transcript_files is not None:
+        if len(transcript_files) != len(paths):
+            raise TranscriptError(f"{len(paths)} recording(s) but {len(transcript_files)} "
+                                  "--transcript-file: give one per recording, in order")
+        return [(a, Path(t)) for a, t in zip(paths, transcript_files, strict=True)]
+    pairs: list[tuple[Path, str | Path]] = []
+    for path in paths:
+        beside = transcript_beside(path)
+        if beside is None:
+            raise TranscriptError(f"no transcript for {path}: give it after the file name, "
+                                  f"with --transcript-file, or as {path.with_suffix('.txt')}")
+        pairs.append((path, beside))
+    return pairs
+
+
+def _render(name: str, audio: object, seg: object, args: argparse.Namespace) -> str | bytes:
+    """One output format (a key of :data:`OUT_FORMATS`) of an alignment."""
     import json
 
+    from vowelseg import render
+
+    if name == "json":
+        return json.dumps(render.to_json(seg), indent=2) + "\n"
+    if name == "wav":
+        return render.to_wav(audio, seg, args.mode, args.fade_ms / 1000.0)
+    if name == "png":
+        return render.to_png(audio, seg)
+    return {"textgrid": render.to_textgrid, "csv": render.to_csv,
+            "chart": render.to_vowel_chart}[name](seg)
+
+
+def _segment(args: argparse.Namespace) -> int:
     from vowelseg.audio.io import read_audio
     from vowelseg.errors import TranscriptError
     from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.render import to_csv, to_json, to_png, to_textgrid, to_vowel_chart, to_wav
     from vowelseg.text.files import read_transcript
 
-    if (args.transcript is None) == (args.transcript_file is None):
-        raise TranscriptError("give the transcript either as an argument or with "
-                              "--transcript-file, not both or neither")
-    transcript = (args.transcript if args.transcript_file is None
-                  else read_transcript(Path(args.transcript_file)))
-    audio = read_audio(Path(args.audio))
+    pairs = recordings(args.inputs, args.transcript_file)
+    paths = {"json": args.json, "textgrid": args.textgrid, "wav": args.wav, "png": args.png,
+             "csv": args.csv, "chart": args.chart}
+    named = [name for name, path in paths.items() if path]
+    if len(pairs) > 1 and named:
+        raise TranscriptError(f"--{named[0]} names one output file; for several recordings "
+                              "use --out-dir (and --formats)")
+    if len(pairs) > 1 and not args.out_dir:
+        raise TranscriptError("several recordings need --out-dir, the folder to write to")
+    stems = [audio.stem for audio, _ in pairs]
+    if len(set(stems)) < len(stems):
+        raise TranscriptError("two recordings have the same name and would write the same "
+                              "outputs; for a corpus in folders use vowelseg batch")
+    formats = set(args.formats) if args.out_dir else set(named)
     options = Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
                       transcript_match="approximate" if args.approximate else "exact",
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior",
                       speech_check=not args.no_speech_check,
-                      measures=bool(args.measures or args.csv or args.chart))
-    seg = segment(audio, transcript, load_resources(args.model), options)
-    for warning in seg.warnings:
-        print(f"vowelseg: warning [{warning.code}]: {warning.message}", file=sys.stderr)
-    reply = json.dumps(to_json(seg), indent=2)
-    if args.json:
-        Path(args.json).write_text(reply + "\n")
-    if args.textgrid:
-        Path(args.textgrid).write_text(to_textgrid(seg))
-    if args.wav:
-        Path(args.wav).write_bytes(to_wav(audio, seg, args.mode, args.fade_ms / 1000.0))
-    if args.png:
-        Path(args.png).write_bytes(to_png(audio, seg))
-    if args.csv:
-        Path(args.csv).write_text(to_csv(seg))
-    if args.chart:
-        Path(args.chart).write_bytes(to_vowel_chart(seg))
-    if not (args.json or args.textgrid or args.wav or args.png or args.csv or args.chart):
-        print(reply)
-    return 0
+                      measures=bool(args.measures or {"csv", "chart"} & formats))
+    resources = load_resources(args.model)
+    failed = 0
+    for audio_path, transcript in pairs:
+        try:
+            text = transcript if isinstance(transcript, str) else read_transcript(transcript)
+            audio = read_audio(audio_path)
+            seg = segment(audio, text, resources, options)
+        except VowelsegError as exc:
+            if len(pairs) == 1:
+                raise
+            print(f"vowelseg: FAILED {audio_path}: {exc.message}", file=sys.stderr)
+            failed += 1
+            continue
+        where = f" {audio_path}" if len(pairs) > 1 else ""
+        for warning in seg.warnings:
+            print(f"vowelseg: warning [{warning.code}]{where}: {warning.message}",
+                  file=sys.stderr)
+        if args.out_dir:
+            stem = Path(args.out_dir) / audio_path.stem
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            targets = {name: f"{stem}{OUT_FORMATS[name]}" for name in formats}
+        else:
+            targets = {name: paths[name] for name in formats}
+        for name, target in targets.items():
+            body = _render(name, audio, seg, args)
+            if isinstance(body, str):
+                Path(target).write_text(body)
+            else:
+                Path(target).write_bytes(body)
+        if not targets:
+            print(_render("json", audio, seg, args), end="")
+    if failed:
+        print(f"vowelseg: {failed} of {len(pairs)} recordings failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _measure(args: argparse.Namespace) -> int:
@@ -155,16 +242,33 @@ VITERBI_HELP = ("place boundaries at the Viterbi path's frame edges instead of a
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="vowelseg", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="vowelseg", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Where every vowel is in an English recording, given its transcript.\n"
+                    "segment, measure, batch and serve run the product; train, adapt,\n"
+                    "fit-boundaries, synth-corpus and the bench commands rebuild and\n"
+                    "measure the models. 'vowelseg COMMAND --help' for each.",
+        epilog="exit codes:\n  0  done\n  1  batch, or segment of several recordings, "
+               "finished with some\n     failed (each named on standard error)\n  2  the "
+               "command line, an input or a setting was refused (one line\n     says why)")
     parser.add_argument("--version", action="version", version=f"vowelseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = _command(sub, "segment", "align one recording and write vowel intervals/audio")
-    p.add_argument("audio", help="WAV, FLAC, OGG or MP3 file")
-    p.add_argument("transcript", nargs="?", help="the words spoken (or --transcript-file)")
-    p.add_argument("--transcript-file", metavar="FILE",
-                   help="read the transcript from a text file (.txt, .lab; TIMIT's .txt with "
-                        "its leading sample offsets too)")
+    p = _command(sub, "segment", "align recordings to their transcripts and write "
+                 "the vowels: JSON, TextGrid, vowel-only WAV, picture, measurements")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="a recording (WAV, FLAC, OGG or MP3) and the words spoken; or several "
+                        "recordings, each with its transcript in --transcript-file or in a "
+                        ".txt/.lab file beside it (a.wav: a.txt)")
+    p.add_argument("--transcript-file", metavar="FILE", nargs="+",
+                   help="read the transcripts from text files, one per recording in order "
+                        "(.txt, .lab; TIMIT's .txt with its leading sample offsets too)")
+    p.add_argument("--out-dir", metavar="DIR",
+                   help="write each recording's outputs here, named after it (a.wav: a.json, "
+                        "a.TextGrid, ...); needed for several recordings")
+    p.add_argument("--formats", nargs="+", choices=tuple(OUT_FORMATS), default=["json",
+                   "textgrid"], metavar="FORMAT",
+                   help=f"--out-dir: what to write for each recording ({', '.join(OUT_FORMATS)})")
     p.add_argument("--json", help="write the JSON reply here (default: print it)")
     p.add_argument("--textgrid", help="write a Praat TextGrid here")
     p.add_argument("--wav", help="write vowel-only audio here")
@@ -218,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_batch)
 
     p = _command(sub, "serve", "run the HTTP service")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--model", default=None,
                    help="acoustic model: a bundled model's name or a model's path "
                         "(default: $VOWELSEG_MODEL, else vowelseg-en)")
@@ -365,9 +470,10 @@ def _handler(func: str | Handler) -> Handler:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vowelseg`` command.
 
-    Exit codes: 0 success; 1 ``batch`` finished with failed files; 2 the
-    command line, an input or a setting was refused (one line on standard
-    error says why).
+    Exit codes: 0 success; 1 ``batch`` or ``segment`` of several
+    recordings finished with some failed (each named on standard error);
+    2 the command line, an input or a setting was refused (one line on
+    standard error says why).
     """
     args = build_parser().parse_args(argv)
     try:

@@ -9,6 +9,11 @@ from pathlib import Path
 
 from vowelseg.errors import TranscriptError
 
+#: Audio files the CLI and ``batch`` pick up, and the transcript files beside them
+#: (same name, another suffix), in the order they are looked for.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+TRANSCRIPT_SUFFIXES = (".lab", ".txt")
+
 _TIMIT_LINE = re.compile(r"\s*(0)\s+([1-9]\d*)\s+(.*\S)\s*", re.DOTALL)
 
 
@@ -35,3 +40,9 @@ def read_transcript(path: Path) -> str:
     except OSError as exc:
         raise TranscriptError(f"cannot read the transcript file {path}: "
                               f"{exc.strerror or exc}") from exc
+
+
+def transcript_beside(audio: Path) -> Path | None:
+    """The transcript file beside ``audio`` (``a.wav`` -> ``a.lab`` or ``a.txt``), if any."""
+    return next((p for p in (Path(audio).with_suffix(s) for s in TRANSCRIPT_SUFFIXES)
+                 if p.is_file()), None)
