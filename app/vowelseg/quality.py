@@ -3,29 +3,9 @@
 Each rule looks at evidence the pipeline already has (the decoded samples, the
 VAD's pauses, where each word's pronunciation came from, the per-frame
 log-likelihood ratio of the aligned states against the best state of any
-phone) and adds a :class:`~vowelseg.result.ReplyWarning` with a stable code:
-
-=======================  ====================================================
-code                     given when
-=======================  ====================================================
-``transcript_mismatch``  ``exact`` matching, and the aligned states fit the
-                         speech far worse than a free phone loop does:
-                         :func:`mismatch_score` (the mean ratio, and the worst
-                         1 s and 2 s windows', weighed) is above 0
-``untranscribed_speech``  ``approximate`` matching found speech the transcript
-                         lacks (at least :data:`UNTRANSCRIBED_MIN_S` in all) or
-                         transcript words that were not spoken
-``words_guessed``        at least half the words are not in the dictionary
-                         and were guessed by the neural model
-``mostly_numbers``       two thirds of the words or more are numbers spelt out,
-                         or the transcript starts with two bare numbers
-``low_confidence``       the words' mean confidence is below
-                         :data:`LOW_MEAN_CONFIDENCE`
-``clipped``              at least :data:`CLIPPED_SHARE` of the samples sit at
-                         full scale
-``quiet``                the speech (outside the VAD's pauses) is below
-                         :data:`QUIET_DBFS`
-=======================  ====================================================
+phone) and adds a :class:`~vowelseg.result.ReplyWarning` with one of the
+stable codes of :data:`WARNING_CODES` (which says when each is given; the
+README's table and the API schema are generated from it).
 
 The thresholds were chosen on timit-dev with speaker-held-out models and
 checked on synthetic speech (``vowelseg bench-input`` prints the rates).
@@ -55,6 +35,25 @@ UNTRANSCRIBED_MIN_S = 0.5
 LOW_MEAN_CONFIDENCE = 0.25
 CLIPPED_SHARE = 0.001
 QUIET_DBFS = -45.0
+
+#: Every warning code a reply may carry, and when it is given.
+WARNING_CODES = {
+    "transcript_mismatch": "`exact` matching, and the speech fits the transcript's phones far "
+                           "worse than a free phone loop (the mean log-likelihood ratio and its "
+                           "worst 1 s and 2 s windows, weighed, above 0): try "
+                           "`transcript_match=approximate`",
+    "untranscribed_speech": f"`approximate` matching found {UNTRANSCRIBED_MIN_S:g} s or more "
+                            "of speech the transcript lacks, or transcript words that were "
+                            "not spoken",
+    "words_guessed": "half the words or more are not in the dictionary and were guessed by "
+                     "the neural model: misspelt, or not English",
+    "mostly_numbers": "two thirds of the words or more are numbers spelt out, or the "
+                      "transcript starts with two bare numbers (sample offsets left in it)",
+    "low_confidence": "the words' mean acoustic fit, exp(LLR / 4), is below "
+                      f"{LOW_MEAN_CONFIDENCE:g}",
+    "clipped": f"{100 * CLIPPED_SHARE:g} % of the samples or more sit at full scale",
+    "quiet": f"the speech (outside the VAD's pauses) is below {QUIET_DBFS:g} dBFS",
+}
 
 
 def mismatch_evidence(frame_llr: np.ndarray, speech: np.ndarray,

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,8 +43,6 @@ from vowelseg.hmm.model import resolve_model
 from vowelseg.options import Options
 from vowelseg.pipeline import Resources, load_resources, measure, segment
 from vowelseg.render import (
-    PNG_LEFT,
-    PNG_WIDTH,
     to_csv,
     to_json,
     to_png,
@@ -55,6 +53,7 @@ from vowelseg.render import (
 from vowelseg.result import Segmentation
 from vowelseg.service.gate import Gate
 from vowelseg.service.logs import configure_logging, log
+from vowelseg.service.schema import SegmentReply
 from vowelseg.service.settings import ServiceSettings
 
 #: HTTP status of each kind of error (the most specific class listed wins).
@@ -163,9 +162,8 @@ def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
 
 @functools.cache
 def _page() -> str:
-    """The browser page, with the PNG layout constants the page needs (read once)."""
-    return ((Path(__file__).parent / "web" / "index.html").read_text()
-            .replace("__PNG_LEFT__", repr(PNG_LEFT)).replace("__PNG_WIDTH__", repr(PNG_WIDTH)))
+    """The browser page (read once)."""
+    return (Path(__file__).parent / "web" / "index.html").read_text()
 
 
 def _resources(app: FastAPI) -> Resources:
@@ -188,8 +186,10 @@ def _gate(app: FastAPI) -> Gate:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    await run_in_threadpool(_resources, app)  # load the model before the first request
+    resources = await run_in_threadpool(_resources, app)  # load before the first request
     _gate(app)
+    log.info("model %s loaded; its licence: %s", app.state.model_path.name,
+             resources.model.card.get("licence", "not stated"))
     yield
 
 
@@ -252,11 +252,19 @@ async def index() -> HTMLResponse:
     return HTMLResponse(_page())
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> FileResponse:
+    """The page's icon: an SVG (browsers accept any image type under this name)."""
+    return FileResponse(Path(__file__).parent / "web" / "favicon.svg",
+                        media_type="image/svg+xml")
+
+
 @router.get("/health", responses={500: {"model": ErrorReply}})
 async def health(request: Request) -> dict:
     """Liveness, the loaded model and the alignment slots in use."""
     app, gate = request.app, _gate(request.app)
     return {"status": "ok", "version": __version__, "model": app.state.model_path.name,
+            "model_licence": _resources(app).model.card.get("licence", "not stated"),
             "running": gate.running, "waiting": gate.waiting,
             "max_concurrent": app.state.settings.max_concurrent,
             "max_queue": app.state.settings.max_queue}
@@ -264,7 +272,8 @@ async def health(request: Request) -> dict:
 
 @router.post(
     "/segment",
-    responses={200: {"content": {"application/json": {}, "audio/wav": {},
+    responses={200: {"model": SegmentReply,
+                     "content": {"application/json": {}, "audio/wav": {},
                                  "text/plain": {}, "image/png": {}, "text/csv": {}}},
                **{code: {"model": ErrorReply, "description": why}
                   for code, why in _ERRORS.items()}},
@@ -272,20 +281,30 @@ async def health(request: Request) -> dict:
 async def segment_endpoint(
     request: Request,
     audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
-    transcript: Annotated[str, Form(description="The words spoken, in order (English)")] = "",
+    transcript: Annotated[str, Form(
+        description="the words spoken, in order (English); numbers, symbols and accented "
+                    "letters are spelt out")] = "",
     output: Annotated[Literal["json", "wav", "textgrid", "png", "csv", "vowel-chart"], Form(
-        description="csv: one row per vowel with its measurements; vowel-chart: F1/F2 "
-                    "chart (PNG)")] = "json",
+        description="json: intervals; wav: vowel-only audio; textgrid: Praat tiers words, "
+                    "phones, vowels, confidence; png: waveform and spectrogram with the "
+                    "vowels; csv: a row per vowel with its measurements; vowel-chart: an "
+                    "F1/F2 chart (PNG)")] = "json",
     speech_check: Annotated[bool, Form(
         description="refuse a recording in which no speech is heard (422); false skips "
                     "the check")] = True,
     measures: Annotated[bool, Form(
         description="measure every vowel (formants, f0, intensity, duration) into "
                     "vowels[].measures; always on for csv and vowel-chart")] = False,
-    mode: Annotated[Literal["concat", "mask"], Form(description="For output=wav")] = "concat",
-    fade_ms: Annotated[float, Form(ge=0.0, le=50.0, allow_inf_nan=False,
-                                   description="Fade outside each vowel cut, ms")] = 5.0,
-    vad_aggressiveness: Annotated[int, Form(ge=0, le=3)] = 3,
+    mode: Annotated[Literal["concat", "mask"], Form(
+        description="output=wav: the vowels back to back (concat), or the recording's "
+                    "length with all but the vowels silenced (mask)")] = "concat",
+    fade_ms: Annotated[float, Form(
+        ge=0.0, le=50.0, allow_inf_nan=False,
+        description="output=wav: fade, ms, taken from the audio just outside each vowel so "
+                    "cuts do not click")] = 5.0,
+    vad_aggressiveness: Annotated[int, Form(
+        ge=0, le=3, description="webrtcvad mode (3: the most eager to call a stretch a "
+                                "pause)")] = 3,
     transcript_match: Annotated[Literal["exact", "approximate"], Form(
         description="approximate: the transcript may miss or add words; unspoken "
                     "words come back found=false, extra speech as untranscribed")] = "exact",
@@ -319,7 +338,8 @@ async def segment_endpoint(
 
 @router.post(
     "/measure",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "image/png": {}}},
+    responses={200: {"model": SegmentReply,
+                     "content": {"application/json": {}, "text/csv": {}, "image/png": {}}},
                **{code: {"model": ErrorReply, "description": why}
                   for code, why in _ERRORS.items()}},
 )
