@@ -365,6 +365,7 @@ def train_model(
         "train_config": {k: list(v) if isinstance(v, tuple) else v
                          for k, v in config.__dict__.items()},
         "segments_per_phone": counts,
+        "licence": "no data-licence terms: trained on synthetic speech only",
         "train_seconds": round(time.monotonic() - t0, 1),
     }
     return AcousticModel(PHONES, weights, means, variances, stay, features, card)
