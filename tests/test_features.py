@@ -112,3 +112,22 @@ def test_heq_models_equalise_and_older_models_keep_mvn(timit):
     assert np.allclose(heq[~silent], equalise(mvn.copy(), ~silent)[~silent], atol=1e-3)
     with pytest.raises(ValueError, match="normalisation"):
         FeatureConfig(normalisation="cmn")
+
+
+def test_equalisation_is_the_interpolated_empirical_distribution():
+    """All columns at once give what one np.interp per column gives: ties share
+    their highest rank's level, frames outside ``use`` are interpolated."""
+    import scipy.special
+
+    rng = np.random.default_rng(3)
+    feats = np.round(rng.standard_normal((500, 39)), 1).astype(np.float32)  # many ties
+    use = rng.random(500) > 0.2
+    got = equalise(feats.copy(), use)
+    n = int(use.sum())
+    levels = (np.arange(n) + 0.5) / n
+    for d in range(feats.shape[1]):
+        ranked = np.sort(feats[use, d])
+        top = np.searchsorted(ranked, feats[:, d], side="right") - 1  # highest tied rank
+        want = np.where(use, levels[np.clip(top, 0, n - 1)],
+                        np.interp(feats[:, d], ranked, levels))
+        assert np.allclose(got[:, d], scipy.special.ndtri(want), atol=1e-6), d

@@ -382,25 +382,29 @@ def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
     A frame in ``use`` whose value has rank ``r`` (0-based, ties taking the
     highest) gets the normal quantile at ``(r + 0.5) / n``; other frames are
     interpolated between those levels (clipped at the ends): the same as
-    ``np.interp`` over the sorted values, but by sorting alone, one column at
-    a time. The result depends only on each column's order, so it also
+    ``np.interp`` over the sorted values, but by sorting alone, all columns in
+    one call (a loop over the columns took 60 % of a short recording's
+    feature time). The result depends only on each column's order, so it also
     standardises the shape of a column's distribution, where mean and variance
     normalisation fixes only its location and spread.
     """
     if use is None or use.sum() < 10:
         use = np.ones(len(feats), dtype=bool)
-    others = np.flatnonzero(~use)
     n = int(use.sum())
     levels = (np.arange(n) + 0.5) / n
-    for d in range(feats.shape[1]):
-        column = feats[use, d]
-        order = np.argsort(column)  # ties need no order: they share a level
-        ranked = column[order]
-        last = np.r_[ranked[1:] != ranked[:-1], True]  # the end of each run of ties
-        end = np.minimum.accumulate(np.where(last, np.arange(n), n)[::-1])[::-1]
-        level = np.empty(n)
-        level[order] = levels[end]
-        if len(others):
-            feats[others, d] = scipy.special.ndtri(np.interp(feats[others, d], ranked, levels))
-        feats[use, d] = scipy.special.ndtri(level)
+    quantiles = scipy.special.ndtri(levels)  # once, not per frame and column
+    used = feats[use]  # (n, dim): all columns sorted in one call
+    order = np.argsort(used, axis=0)  # ties need no order: they share a level
+    ranked = np.take_along_axis(used, order, axis=0)
+    last = np.ones_like(ranked, dtype=bool)  # the end of each run of ties
+    np.not_equal(ranked[1:], ranked[:-1], out=last[:-1])
+    end = np.where(last, np.arange(n)[:, None], n)
+    end = np.minimum.accumulate(end[::-1], axis=0)[::-1]
+    np.put_along_axis(used, order, quantiles[end].astype(feats.dtype), axis=0)
+    others = np.flatnonzero(~use)
+    if len(others):
+        for d in range(feats.shape[1]):
+            feats[others, d] = scipy.special.ndtri(np.interp(feats[others, d], ranked[:, d],
+                                                             levels))
+    feats[use] = used
     return feats
