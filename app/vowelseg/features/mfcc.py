@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -187,29 +188,23 @@ def delta(feats: np.ndarray, width: int, order: int) -> np.ndarray:
     return out
 
 
-def log_mel(samples: np.ndarray, config: FeatureConfig,
-            block_frames: int = 8192,
-            spans: list[tuple[int, int]] | None = None, warp: float = 1.0) -> np.ndarray:
-    """Log mel power spectrogram, shape ``(n_mels, n_frames)``.
-
-    The power is floored ``config.floor_db`` below its peak, so digital
-    silence and low noise look alike; with ``spans`` (frame ranges covering
-    the signal), below each span's own peak, so a loud sound in one stretch
-    of a long recording does not change the floor of the others. The
-    spectrum is computed ``block_frames`` frames at a time, so memory stays
-    proportional to the output (the same values as one pass over the whole
-    signal). ``warp`` moves the mel filters (:func:`warp_hz`).
-    """
-    y = np.asarray(samples, dtype=np.float32)
+def _stft_geometry(config: FeatureConfig) -> tuple[int, int]:
+    """Window length and FFT size, samples."""
     win_length = int(round(config.win_s * config.sample_rate))
-    n_fft = int(2 ** np.ceil(np.log2(win_length)))
+    return win_length, int(2 ** np.ceil(np.log2(win_length)))
+
+
+def _power_blocks(samples: np.ndarray, config: FeatureConfig,
+                  block_frames: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The power spectrogram ``block_frames`` frames at a time: ``(first, last,
+    power)`` with ``power`` of shape ``(last - first, n_fft // 2 + 1)`` float32;
+    frame ``t`` is centred on sample ``t * hop`` (librosa's ``center=True``, zeros)."""
+    y = np.asarray(samples, dtype=np.float32)
+    win_length, n_fft = _stft_geometry(config)
     hop = config.hop_length
     total = n_frames(len(y), config)
-    half = n_fft // 2  # frame t is centred on sample t * hop (librosa's center=True, zeros)
-    fb = mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz, config.fmax_hz,
-                        warp)
+    half = n_fft // 2
     window = analysis_window(win_length, n_fft)
-    mel = np.empty((config.n_mels, total), dtype=np.float32)
     for first in range(0, total, block_frames):
         last = min(total, first + block_frames)
         a, b = first * hop - half, (last - 1) * hop + n_fft - half
@@ -218,7 +213,43 @@ def log_mel(samples: np.ndarray, config: FeatureConfig,
             chunk = np.pad(chunk, (max(0, -a), max(0, b - len(y))))
         frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
         spec = scipy.fft.rfft(frames * window, axis=1)
-        mel[:, first:last] = fb @ (spec.real ** 2 + spec.imag ** 2).T
+        yield first, last, spec.real ** 2 + spec.imag ** 2
+
+
+def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The power spectrogram :func:`log_mel` starts from, ``(n_frames, n_fft // 2 + 1)``
+    float32: computed once, it serves every warp VTLN tries (``power=``)."""
+    blocks = [power for _, _, power in _power_blocks(samples, config, 8192)]
+    return np.concatenate(blocks) if blocks else np.zeros(
+        (0, _stft_geometry(config)[1] // 2 + 1), dtype=np.float32)
+
+
+def log_mel(samples: np.ndarray, config: FeatureConfig,
+            block_frames: int = 8192,
+            spans: list[tuple[int, int]] | None = None, warp: float = 1.0,
+            power: np.ndarray | None = None) -> np.ndarray:
+    """Log mel power spectrogram, shape ``(n_mels, n_frames)``.
+
+    The power is floored ``config.floor_db`` below its peak, so digital
+    silence and low noise look alike; with ``spans`` (frame ranges covering
+    the signal), below each span's own peak, so a loud sound in one stretch
+    of a long recording does not change the floor of the others. The
+    spectrum is computed ``block_frames`` frames at a time, so memory stays
+    proportional to the output (the same values as one pass over the whole
+    signal). ``warp`` moves the mel filters (:func:`warp_hz`). ``power``, the
+    signal's :func:`power_spectrogram` if already computed, saves the FFTs.
+    """
+    n_fft = _stft_geometry(config)[1]
+    fb = mel_filterbank(config.sample_rate, n_fft, config.n_mels, config.fmin_hz, config.fmax_hz,
+                        warp)
+    if power is not None:
+        mel = fb @ power.T
+        total = mel.shape[1]
+    else:
+        total = n_frames(len(samples), config)
+        mel = np.empty((config.n_mels, total), dtype=np.float32)
+        for first, last, block in _power_blocks(samples, config, block_frames):
+            mel[:, first:last] = fb @ block.T
     for first, end in spans or [(0, total)]:
         part = mel[:, first:end]
         floor = max(float(part.max(initial=0.0)), 1e-20) * 10.0 ** (-config.floor_db / 10.0)
@@ -237,6 +268,7 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
                          spans: list[tuple[int, int]] | None = None,
                          exclude: np.ndarray | None = None,
                          warp: float = 1.0, static: list | None = None,
+                         power: np.ndarray | None = None,
                          ) -> tuple[np.ndarray, np.ndarray]:
     """MFCC + deltas + delta-deltas, normalised per utterance (or per span),
     and which frames are digital silence.
@@ -261,6 +293,8 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         If given, the MFCC before normalisation, ``(n_frames, n_mfcc)`` float32,
         is appended to it (the boundary model reads spectral change off them:
         normalisation, histogram equalisation above all, distorts distances).
+    power : np.ndarray, optional
+        The signal's :func:`power_spectrogram`, if already computed.
 
     Returns
     -------
@@ -272,7 +306,7 @@ def features_and_silence(samples: np.ndarray, config: FeatureConfig,
         ``(n_frames,)`` bool: every mel band at the power floor.
     """
     spans = spans or [(0, n_frames(len(samples), config))]
-    mel = log_mel(samples, config, spans=spans, warp=warp)
+    mel = log_mel(samples, config, spans=spans, warp=warp, power=power)
     silent = np.zeros(mel.shape[1], dtype=bool)
     for first, end in spans:
         silent[first:end] = silent_frames(mel[:, first:end])

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vowelseg.features.mfcc import features_and_silence
+from vowelseg.features.mfcc import features_and_silence, power_spectrogram
 from vowelseg.hmm.gmm import state_log_likelihoods
 from vowelseg.hmm.model import AcousticModel
 
@@ -63,14 +63,16 @@ def excerpt(samples: np.ndarray, sample_rate: int, max_s: float = 30.0,
     return samples[np.array([a for a, _ in spans])[which] + joined - offsets[which]]
 
 
-def warp_score(samples: np.ndarray, model: AcousticModel, warp: float) -> float:
+def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
+               power: np.ndarray | None = None) -> float:
     """Mean, over the frames that are not digital silence, of the best state's
-    log-likelihood, the features computed with ``warp``.
+    log-likelihood, the features computed with ``warp`` (from ``power``, the
+    samples' :func:`~vowelseg.features.mfcc.power_spectrogram`, if given).
 
     Every frame counts: scoring every third would make the choice depend on
     where the excerpt starts (docs/experiments.md, Accuracy: VTLN).
     """
-    feats, silent = features_and_silence(samples, model.features, warp=warp)
+    feats, silent = features_and_silence(samples, model.features, warp=warp, power=power)
     frames = feats[~silent]
     if not len(frames):
         return 0.0
@@ -101,11 +103,13 @@ def choose_warp(samples: np.ndarray, model: AcousticModel,
     if not grid:
         return 1.0
     piece = excerpt(samples, model.features.sample_rate, max_s, spans=spans)
+    power = power_spectrogram(piece, model.features)  # once: only the mel filters move
     scores: dict[int, float] = {}
 
     def score(i: int) -> float:
         if i not in scores:
-            scores[i] = warp_score(piece, model, grid[i]) if 0 <= i < len(grid) else -np.inf
+            scores[i] = (warp_score(piece, model, grid[i], power) if 0 <= i < len(grid)
+                         else -np.inf)
         return scores[i]
 
     # hill-climb from the warp nearest 1 (the score is smooth in the warp), so
