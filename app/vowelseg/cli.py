@@ -312,13 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
                                   "(speaker sub-folders allowed)")
     p.add_argument("out", help="output folder (same sub-folders)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="local processes (default: all cores)")
+                   help="local processes (default: the number of cores, here %(default)s)")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run on a Dask distributed scheduler instead, e.g. tcp://host:8786")
     _model_option(p)
     p.add_argument("--no-measures", action="store_true",
                    help="skip the vowel measurements (the per-file .csv and vowels.csv); "
-                        "measuring takes about ten times as long as aligning")
+                        "measuring takes about as long as aligning on long files, longer on short ones")
     p.set_defaults(func=_batch)
 
     p = _command(sub, "serve", "run the HTTP service")
