@@ -318,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_option(p)
     p.add_argument("--no-measures", action="store_true",
                    help="skip the vowel measurements (the per-file .csv and vowels.csv); "
-                        "measuring takes about as long as aligning on long files, longer on short ones")
+                        "measuring takes about as long as aligning on long files, longer on "
+                        "short ones")
     p.set_defaults(func=_batch)
 
     p = _command(sub, "serve", "run the HTTP service")
