@@ -213,7 +213,9 @@ def _power_blocks(samples: np.ndarray, config: FeatureConfig,
             chunk = np.pad(chunk, (max(0, -a), max(0, b - len(y))))
         frames = np.lib.stride_tricks.sliding_window_view(chunk, n_fft)[::hop]
         spec = scipy.fft.rfft(frames * window, axis=1)
-        yield first, last, spec.real ** 2 + spec.imag ** 2
+        power = spec.real ** 2 + spec.imag ** 2
+        del chunk, frames, spec  # not held while the caller uses this block and the next is made
+        yield first, last, power
 
 
 def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
