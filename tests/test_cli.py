@@ -95,3 +95,17 @@ def test_several_recordings_with_transcripts_beside_or_given(timit, tmp_path):
     }
     for reason, done in refused.items():
         assert done.returncode == 2 and reason in done.stderr, (reason, done.stderr)
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from vowelseg.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    silent = [f"{name} {a.option_strings[0]}" for name, sub in commands.choices.items()
+              for a in sub._actions if a.option_strings and not a.help]
+    assert silent == [], silent
+    shown = commands.choices["train"].format_help()
+    assert "(default: 0)" in shown and "(default: 1200)" in shown  # falsy defaults too

@@ -25,7 +25,8 @@ class _Help(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if (action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
+        if (action.option_strings and action.default is not None
+                and action.default is not False and action.default != argparse.SUPPRESS
                 and "%(default)" not in text):
             text += " (default: %(default)s)"
         return text
@@ -337,23 +338,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "train", "rebuild the acoustic model from synthetic speech")
     p.add_argument("--out", type=Path, default=SYNTHETIC_MODEL,
                    help="where to write the model (NAME.npz and NAME.json)")
-    p.add_argument("--utterances", type=int, default=1200)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--utterances", type=int, default=1200, help="sentences to synthesise")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sentences and noise")
     p.add_argument("--mix", type=int, default=4, help="Gaussians per state")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="processes fitting phones")
     p.set_defaults(func="vowelseg.training.commands:train")
 
     p = _command(sub, "synth-corpus", "write exactly-labelled synthetic speech "
                        "(espeak-ng + MBROLA) as a TIMIT-format corpus, words timed too")
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--utterances", type=int, default=80)
+    p.add_argument("--utterances", type=int, default=80, help="sentences to synthesise")
     p.add_argument("--seed", type=int, default=1, help="the training recipe uses 0")
     p.set_defaults(func="vowelseg.training.commands:synth_corpus")
 
     p = _command(sub, "adapt", "adapt a model to hand-labelled speech (TIMIT format)")
     p.add_argument("--prior", default=SYNTHETIC_MODEL.name,
                    help="model to start from: a bundled model's name or a path")
-    p.add_argument("--corpus", default="../shared/data/timit-dev")
+    p.add_argument("--corpus", default="../shared/data/timit-dev",
+                   help="TIMIT-format folder of hand-labelled speech")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL,
                    help="where to write the model (NAME.npz and NAME.json)")
     p.add_argument("--method", choices=("ml", "map"), default="ml",
@@ -399,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder",
                    "bench")
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
-    p.add_argument("--vad", type=int, choices=range(4), default=3)
+    p.add_argument("--vad", type=int, choices=range(4), default=3,
+                   help="VAD aggressiveness")
     p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
     p.add_argument("--posterior-scale", type=float, metavar="S",
                    help="scale of the emission log-likelihoods in the posterior boundary "
@@ -410,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-fitted", action="store_true",
                    help="score the model as it is, even on speakers it was fitted on (how "
                         "well it fits its own training data: an upper bound, not an estimate)")
-    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="report progress on standard error")
     p.add_argument("--update-card", action="store_true",
                    help="store the figures in the model's card (models/NAME.json)")
 
@@ -418,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(TIMIT-format utterances concatenated)", "bench_long")
     p.add_argument("--lengths", type=float, nargs="+", default=[10, 60, 600, 3600],
                    help="recording lengths, seconds")
-    p.add_argument("--peer", choices=("pocketsphinx", "none"), default="pocketsphinx")
+    p.add_argument("--peer", choices=("pocketsphinx", "none"), default="pocketsphinx",
+                   help="peer aligner run on the same utterances one by one")
     p.add_argument("--no-http", dest="http", action="store_false",
                    help="skip the HTTP latency and cold-start measurement")
     p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
@@ -450,8 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _benchmark(sub, "bench-load", "concurrent clients against a multi-worker server "
                    "(latency, throughput, 503s, memory, a worker killed)", "bench_load")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--clients", type=int, nargs="+", default=[8, 32])
+    p.add_argument("--workers", type=int, default=2, help="server processes")
+    p.add_argument("--clients", type=int, nargs="+", default=[8, 32],
+                   help="client threads of each run")
     p.add_argument("--seconds", type=float, default=60.0, help="length of each run")
     return parser
 
