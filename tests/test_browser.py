@@ -170,6 +170,11 @@ def test_one_json_alignment_per_click_with_the_api_defaults(seen, replies, clien
     expected = {k: v for k, v in initial.items() if k not in ("mode", "fade_ms")}
     assert sent == {**expected, "measures": "true", "transcript": SHORT_TEXT, "output": "json"}
     assert len(seen["short"]["picture"]["boxes"]) == len(replies["short"]["vowels"]) > 5
+    # the waveform was decoded and drawn: a bar in every column of the recording, and
+    # tall ones where the speech is (3.4 s of SA1 across the view: most of it speech)
+    picture = seen["short"]["picture"]
+    assert picture["waveInked"] >= 0.95 * picture["waveColumns"]
+    assert picture["waveTall"] >= 0.2 * picture["waveColumns"]
 
 
 def test_options_change_the_request_and_the_vowel_audio(seen, replies, recordings):
@@ -181,6 +186,7 @@ def test_options_change_the_request_and_the_vowel_audio(seen, replies, recording
         "shown": True, "items": [f"{w['code']}: {w['message']}" for w in body["warnings"]]}
     assert seen["short"]["warnings"] == {"shown": False, "items": []}
     assert not replies["short"]["warnings"]
+    assert len(run["measureHeaders"]) == len(seen["short"]["measureHeaders"]) == 3
     assert not any(run["measureHeaders"]) and all(seen["short"]["measureHeaders"])
     # "Play vowels only" fetches the WAV once, with the alignment's options and mask mode
     assert run["playVowels"]["posts"] == [{**OPTIONS, "transcript": OPTIONS_TEXT, "output": "wav",

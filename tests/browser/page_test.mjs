@@ -78,7 +78,25 @@ try {
                        overlaps: shown.filter((l, k) => k && l.left < shown[k - 1].right - 0.01).length,
                        outside: shown.filter((l) => !l.inside).length };
     }
+    // the waveform as drawn: per pixel column of its lane, the height of the bar
+    // in the waveform's colour (0 where nothing was drawn: e.g. audio not decoded)
+    const wave = document.getElementById("wave"), dpr = window.devicePixelRatio || 1;
+    const lane = Math.round(LANE.wave * dpr), pixels = wave.getContext("2d")
+      .getImageData(0, 0, wave.width, lane).data;
+    const heights = [];
+    for (let x = 0; x < wave.width; x++) {
+      let inked = 0;
+      for (let y = 0; y < lane; y++) {
+        const i = 4 * (y * wave.width + x);
+        if (Math.abs(pixels[i] - 61) + Math.abs(pixels[i + 1] - 95) + Math.abs(pixels[i + 2] - 143) < 30) {
+          inked++;
+        }
+      }
+      heights.push(inked / dpr);
+    }
     return { scrollWidth: scroller.scrollWidth, clientWidth: scroller.clientWidth,
+             waveColumns: heights.length, waveInked: heights.filter((h) => h >= 1).length,
+             waveTall: heights.filter((h) => h >= 10).length,
              scrollLeft: scroller.scrollLeft, pps: parseFloat(track.style.getPropertyValue("--pps")),
              drawnFrom: Number(document.getElementById("wave").dataset.from), boxes, labels };
   });
