@@ -82,6 +82,17 @@ def test_klatt_vowels_are_measured_within_a_few_percent():
     assert (np.median(noisy, axis=0) <= median + 1.0).all(), np.median(noisy, axis=0)
 
 
+def test_a_lone_vowel_keeps_its_formants_under_the_chosen_ceiling():
+    """The smoothest tracks of one vowel can be wrong ones: a lone /i/ (Peterson &
+    Barney's means) once got a 6750-7000 Hz ceiling and its F2 reported as F1
+    (+808 %); a ceiling that relabels the default's formants is not taken."""
+    for formants, f0 in (((270, 2290, 3010), 110.0), ((310, 2790, 3310), 200.0)):
+        y = klatt_vowel(formants, f0)
+        got = measure_vowels(y, 16000, [(0.1, 0.4)])[0]
+        errors = [abs(g - t) / t for g, t in zip(got.midpoint_hz, formants, strict=True)]
+        assert max(errors) < 0.2, (formants, got.midpoint_hz, got.ceiling_hz)
+
+
 def test_too_short_or_unvoiced_vowels_get_a_reason_not_a_number():
     rng = np.random.default_rng(1)
     y = np.concatenate([klatt_vowel((600, 1700, 2600), 150.0),
