@@ -18,25 +18,28 @@ ENV PATH=/opt/vowelseg/bin:$PATH \
     MPLCONFIGDIR=/var/cache/vowelseg/matplotlib \
     PYTHONUNBUFFERED=1
 
-COPY pyproject.toml README.md /tmp/src/
-COPY app /tmp/src/app
-COPY models /tmp/src/models
+# The sources are copied to a build folder, installed, and removed again.
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY app app
+COPY models models
 # A build behind a TLS-inspecting proxy passes its CA bundle as the secret "ca"
 # (buildah/docker build --secret id=ca,src=...); without it pip uses the image's.
 RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
  && python3 -m venv /opt/vowelseg \
- && pip install --no-cache-dir --disable-pip-version-check -q /tmp/src \
- && rm -rf /tmp/src \
- && install -d -o vowelseg -g vowelseg /var/cache/vowelseg
+ && pip install --no-cache-dir --disable-pip-version-check -q . \
+ && install -d -o vowelseg -g vowelseg /var/cache/vowelseg \
+ && cd / && rm -rf /build
+WORKDIR /home/vowelseg
 
 USER vowelseg
 # Compile the numba kernels (Viterbi, boundary posteriors, boundary trees) into
 # NUMBA_CACHE_DIR once, on one second of noise, instead of on the first request.
 RUN python3 -c "import numpy as np, soundfile as sf; \
-sf.write('/tmp/warm.wav', np.random.default_rng(0).normal(0, 0.1, 16000), 16000)" \
- && vowelseg segment /tmp/warm.wav "ah" --no-speech-check > /dev/null \
- && rm /tmp/warm.wav
+sf.write('warm.wav', np.random.default_rng(0).normal(0, 0.1, 16000), 16000)" \
+ && vowelseg segment warm.wav "ah" --no-speech-check > /dev/null \
+ && rm warm.wav
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
