@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from praatio import textgrid
-from vowelseg.bench.server import start_server, stop_server
+from vowelseg.bench.server import free_port, start_server, stop_server
 from vowelseg.hmm.model import DEFAULT_MODEL
 from vowelseg.text.files import read_transcript
 
@@ -89,9 +88,7 @@ def server():
         if os.environ.get("CI"):
             pytest.fail(f"browser test cannot run in CI: {why}")
         pytest.skip(why)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = start_server(port, 1, DEFAULT_MODEL)
     yield f"http://127.0.0.1:{port}/"
     stop_server(proc)

@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
+from vowelseg.bench.server import free_port, launch, stop_server
 
 from tests.conftest import ROOT
 
@@ -61,19 +59,15 @@ def container(image):
     buildah("rm", name)
 
 
-def config(image: str) -> dict:
+@pytest.fixture(scope="module")
+def config(image) -> dict:
+    """The image's configuration: user, command, health check."""
     return json.loads(buildah("inspect", "--type", "image", image))["Docker"]["config"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_image_has_runtime_packages_only_and_a_non_root_user(image, container):
-    cfg = config(image)
+def test_image_has_runtime_packages_only_and_a_non_root_user(config, container):
+    cfg = config
     assert cfg["User"] == "vowelseg"
     assert "/health" in " ".join(cfg["Healthcheck"]["Test"])
     run = ["run", "--isolation", "chroot", container, "--"]
@@ -88,25 +82,16 @@ def test_image_has_runtime_packages_only_and_a_non_root_user(image, container):
 
 
 @pytest.mark.slow
-def test_image_serves_segment(image, container, timit):
-    cmd = config(image)["Cmd"]
+def test_image_serves_segment(config, container, timit):
+    cmd = config["Cmd"]
     assert cmd[:2] == ["vowelseg", "serve"]
     port = free_port()  # the image's own command, on a free port of this machine
     cmd = [*cmd[:cmd.index("--port") + 1], str(port), *cmd[cmd.index("--port") + 2:]]
-    server = subprocess.Popen(["buildah", *STORAGE, "run", "--isolation", "chroot", container,
-                               "--", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, start_new_session=True)
+    server = launch(["buildah", *STORAGE, "run", "--isolation", "chroot", container, "--",
+                     *cmd], port, timeout_s=90)
     try:
-        health = None
-        deadline = time.time() + 90
-        while time.time() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    health = json.load(r)
-                    break
-            except OSError:
-                time.sleep(0.5)
-        assert health is not None, server.stderr.read()[-2000:] if server.poll() else "no reply"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
+            health = json.load(reply)
         assert health["status"] == "ok" and health["model"] == "vowelseg-en"
         wav = timit / "dr1-fvmh0" / "sa1.wav"
         done = subprocess.run(
@@ -125,8 +110,4 @@ def test_image_serves_segment(image, container, timit):
                 for line in open(f"/proc/{pid}/status") if line.startswith("Uid:")}
         assert pids and 0 not in uids, (pids, uids)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_server(server)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -20,7 +19,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from vowelseg.bench.server import multipart, start_server, stop_server, worker_pids
+from vowelseg.bench.server import (
+    free_port,
+    multipart,
+    start_server,
+    stop_server,
+    worker_pids,
+)
 from vowelseg.hmm.model import DEFAULT_MODEL
 from vowelseg.service.api import create_app
 from vowelseg.service.settings import ServiceSettings
@@ -164,12 +169,6 @@ def test_schemathesis_finds_no_server_error_or_schema_violation():
 
 
 # ---------------------------------------------------------------- a real server
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def post(port: int, body: bytes, ctype: str, timeout: float = 60) -> tuple[int, dict]:
     req = urllib.request.Request(f"http://127.0.0.1:{port}/segment", data=body,

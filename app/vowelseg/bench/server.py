@@ -3,8 +3,10 @@ find its workers and their memory, and build the requests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,13 +23,21 @@ from vowelseg.training.corpus import TIMIT_RATE, Utterance
 def start_server(port: int, workers: int, model: Path | str, env: dict[str, str] | None = None,
                  timeout_s: float = 60.0) -> subprocess.Popen:
     """``vowelseg serve`` in its own process group, returned once /health answers."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vowelseg.cli", "serve", "--port", str(port), "--workers",
-         str(workers), "--model", str(model)],
-        env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
+    return launch([sys.executable, "-m", "vowelseg.cli", "serve", "--port", str(port),
+                   "--workers", str(workers), "--model", str(model)], port, workers, env,
+                  timeout_s)
+
+
+def launch(command: Sequence[str], port: int, workers: int = 1,
+           env: dict[str, str] | None = None, timeout_s: float = 60.0) -> subprocess.Popen:
+    """A server ``command`` (``vowelseg serve``, or one that runs it, in an image)
+    in its own process group, returned once /health answers on ``port`` and, for
+    ``workers`` > 1, that many Python workers run under it."""
+    server = subprocess.Popen(list(command), env={**os.environ, **(env or {})},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    while time.time() < deadline and server.poll() is None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
                 if workers == 1 or len(worker_pids(server.pid)) >= workers:
@@ -36,7 +46,14 @@ def start_server(port: int, workers: int, model: Path | str, env: dict[str, str]
             pass
         time.sleep(0.1)
     stop_server(server)
-    raise RuntimeError("the server did not start")
+    raise RuntimeError(f"the server did not start: {' '.join(command)}")
+
+
+def free_port() -> int:
+    """A TCP port on the loopback nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -44,8 +61,11 @@ def stop_server(server: subprocess.Popen) -> None:
     try:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the whole group has gone already
+        server.wait()
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
 
 
 def worker_pids(server_pid: int) -> list[int]:
