@@ -32,9 +32,10 @@ class _Help(argparse.HelpFormatter):
         return text
 
 
-#: What ``segment --out-dir`` can write per recording, and the file suffix of each.
-OUT_FORMATS = {"json": ".json", "textgrid": ".TextGrid", "wav": ".vowels.wav", "png": ".png",
-               "csv": ".csv", "chart": ".chart.png"}
+#: What ``segment`` can write (its ``--json``, ``--textgrid``, ... and ``--formats``
+#: names), and the API's name of each rendering (:data:`vowelseg.render.OUTPUTS`).
+FORMATS = {"json": "json", "textgrid": "textgrid", "wav": "wav", "png": "png", "csv": "csv",
+           "chart": "vowel-chart"}
 
 
 def recordings(inputs: list[str], transcript_files: list[str] | None,
@@ -83,20 +84,12 @@ def recordings(inputs: list[str], transcript_files: list[str] | None,
     return pairs
 
 
-def _render(name: str, audio: object, seg: object, args: argparse.Namespace) -> str | bytes:
-    """One output format (a key of :data:`OUT_FORMATS`) of an alignment."""
-    import json
-
-    from vowelseg import render
-
-    if name == "json":
-        return json.dumps(render.to_json(seg), indent=2) + "\n"
-    if name == "wav":
-        return render.to_wav(audio, seg, args.mode, args.fade_ms / 1000.0)
-    if name == "png":
-        return render.to_png(audio, seg)
-    return {"textgrid": render.to_textgrid, "csv": render.to_csv,
-            "chart": render.to_vowel_chart}[name](seg)
+def _write(path: str | Path, body: str | bytes) -> None:
+    """A rendering to a file: text or bytes as it comes."""
+    if isinstance(body, str):
+        Path(path).write_text(body)
+    else:
+        Path(path).write_bytes(body)
 
 
 def _segment(args: argparse.Namespace) -> int:
@@ -104,11 +97,11 @@ def _segment(args: argparse.Namespace) -> int:
     from vowelseg.errors import TranscriptError
     from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
+    from vowelseg.render import OUTPUTS, render
     from vowelseg.text.files import read_transcript
 
     pairs = recordings(args.inputs, args.transcript_file)
-    paths = {"json": args.json, "textgrid": args.textgrid, "wav": args.wav, "png": args.png,
-             "csv": args.csv, "chart": args.chart}
+    paths = {name: getattr(args, name) for name in FORMATS}
     named = [name for name, path in paths.items() if path]
     if len(pairs) > 1 and named:
         raise TranscriptError(f"--{named[0]} names one output file; for several recordings "
@@ -145,28 +138,23 @@ def _segment(args: argparse.Namespace) -> int:
         if args.out_dir:
             stem = Path(args.out_dir) / audio_path.stem
             stem.parent.mkdir(parents=True, exist_ok=True)
-            targets = {name: f"{stem}{OUT_FORMATS[name]}" for name in formats}
+            targets = {name: f"{stem}{OUTPUTS[FORMATS[name]].suffix}" for name in formats}
         else:
             targets = {name: paths[name] for name in formats}
+        fade_s = args.fade_ms / 1000.0
         for name, target in targets.items():
-            body = _render(name, audio, seg, args)
-            if isinstance(body, str):
-                Path(target).write_text(body)
-            else:
-                Path(target).write_bytes(body)
+            _write(target, render(FORMATS[name], audio, seg, args.mode, fade_s))
         if not targets:
-            print(_render("json", audio, seg, args), end="")
+            print(render("json", audio, seg), end="")
     if failed:
         print(f"vowelseg: {failed} of {len(pairs)} recordings failed", file=sys.stderr)
     return 1 if failed else 0
 
 
 def _measure(args: argparse.Namespace) -> int:
-    import json
-
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import measure
-    from vowelseg.render import to_csv, to_json, to_vowel_chart
+    from vowelseg.render import render
 
     try:
         textgrid = Path(args.textgrid).read_text(encoding="utf-8", errors="replace")
@@ -174,14 +162,12 @@ def _measure(args: argparse.Namespace) -> int:
         raise TranscriptError(f"cannot read the TextGrid {args.textgrid}: "
                               f"{exc.strerror or exc}") from exc
     seg = measure(Path(args.audio), textgrid, args.tier)
-    if args.json:
-        Path(args.json).write_text(json.dumps(to_json(seg), indent=2) + "\n")
-    if args.chart:
-        Path(args.chart).write_bytes(to_vowel_chart(seg))
-    if args.csv:
-        Path(args.csv).write_text(to_csv(seg))
-    if not (args.json or args.chart or args.csv):
-        print(to_csv(seg), end="")
+    targets = {name: getattr(args, name) for name in ("json", "chart", "csv")}
+    for name, target in targets.items():
+        if target:
+            _write(target, render(FORMATS[name], None, seg))
+    if not any(targets.values()):
+        print(render("csv", None, seg), end="")
     return 0
 
 
@@ -267,9 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", metavar="DIR",
                    help="write each recording's outputs here, named after it (a.wav: a.json, "
                         "a.TextGrid, ...); needed for several recordings")
-    p.add_argument("--formats", nargs="+", choices=tuple(OUT_FORMATS), default=["json",
+    p.add_argument("--formats", nargs="+", choices=tuple(FORMATS), default=["json",
                    "textgrid"], metavar="FORMAT",
-                   help=f"--out-dir: what to write for each recording ({', '.join(OUT_FORMATS)})")
+                   help=f"--out-dir: what to write for each recording ({', '.join(FORMATS)})")
     p.add_argument("--json", help="write the JSON reply here (default: print it)")
     p.add_argument("--textgrid", help="write a Praat TextGrid here")
     p.add_argument("--wav", help="write vowel-only audio here")

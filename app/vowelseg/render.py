@@ -1,10 +1,13 @@
-"""Renderings of a :class:`vowelseg.result.Segmentation`: JSON, TextGrid, WAV, PNG."""
+"""Renderings of a :class:`vowelseg.result.Segmentation`: JSON, CSV, TextGrid, WAV,
+PNG and vowel chart; :data:`OUTPUTS` names them for the API and the CLI alike."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,50 @@ from vowelseg.result import Segmentation
 
 WAV_MODES = ("concat", "mask")
 DEFAULT_FADE_S = 0.005
+
+
+@dataclass(frozen=True)
+class Output:
+    """How one rendering is named and served.
+
+    Attributes
+    ----------
+    suffix : str
+        Of the file the CLI writes for a recording (``name.suffix``).
+    media_type : str
+        Its HTTP content type.
+    download : str or None
+        The file name the API offers it under (None: shown, not downloaded).
+    """
+
+    suffix: str
+    media_type: str
+    download: str | None = None
+
+
+#: Every rendering, by the API's ``output`` name.
+OUTPUTS = {
+    "json": Output(".json", "application/json"),
+    "wav": Output(".vowels.wav", "audio/wav", "vowels.wav"),
+    "textgrid": Output(".TextGrid", "text/plain; charset=utf-8", "vowels.TextGrid"),
+    "png": Output(".png", "image/png"),
+    "csv": Output(".csv", "text/csv; charset=utf-8", "vowels.csv"),
+    "vowel-chart": Output(".chart.png", "image/png"),
+}
+
+
+def render(output: str, audio: Audio | None, seg: Segmentation, mode: str = "concat",
+           fade_s: float = DEFAULT_FADE_S) -> str | bytes:
+    """One rendering (a key of :data:`OUTPUTS`) of an alignment of ``audio``
+    (needed for ``wav`` and ``png`` only); ``mode`` and ``fade_s`` are the
+    vowel-only WAV's. JSON comes indented."""
+    if output == "json":
+        return json.dumps(to_json(seg), indent=2) + "\n"
+    if output == "wav":
+        return to_wav(audio, seg, mode, fade_s)
+    if output == "png":
+        return to_png(audio, seg)
+    return {"textgrid": to_textgrid, "csv": to_csv, "vowel-chart": to_vowel_chart}[output](seg)
 
 
 def to_json(seg: Segmentation) -> dict:

@@ -42,14 +42,7 @@ from vowelseg.errors import (
 from vowelseg.hmm.model import resolve_model
 from vowelseg.options import Options
 from vowelseg.pipeline import Resources, load_resources, measure, segment
-from vowelseg.render import (
-    to_csv,
-    to_json,
-    to_png,
-    to_textgrid,
-    to_vowel_chart,
-    to_wav,
-)
+from vowelseg.render import OUTPUTS, render, to_json
 from vowelseg.result import Segmentation
 from vowelseg.service.gate import Gate
 from vowelseg.service.logs import configure_logging, log
@@ -94,13 +87,6 @@ _ERRORS = {413: "over a limit (the message names the setting and its value)",
            422: "bad transcript, parameters or form; or a transcript that does not fit the audio",
            500: "a bug (the request id is in the server log)",
            503: "busy or timed out; retry after the Retry-After seconds"}
-_DOWNLOAD = {"wav": ("audio/wav", "vowels.wav"),
-             "textgrid": ("text/plain; charset=utf-8", "vowels.TextGrid"),
-             "png": ("image/png", None),
-             "csv": ("text/csv; charset=utf-8", "vowels.csv"),
-             "vowel-chart": ("image/png", None)}
-
-
 def _error(request: Request, status: int, message: str,
            headers: dict[str, str] | None = None) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
@@ -143,17 +129,8 @@ def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
     """The reply body for one ``output`` format."""
     if output == "json":
         return JSONResponse(to_json(seg))
-    if output == "wav":
-        body: bytes | str = to_wav(audio, seg, mode, fade_ms / 1000.0)
-    elif output == "png":
-        body = to_png(audio, seg)
-    elif output == "csv":
-        body = to_csv(seg)
-    elif output == "vowel-chart":
-        body = to_vowel_chart(seg)
-    else:
-        body = to_textgrid(seg)
-    media_type, filename = _DOWNLOAD[output]
+    body = render(output, audio, seg, mode, fade_ms / 1000.0)
+    media_type, filename = OUTPUTS[output].media_type, OUTPUTS[output].download
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
     if seg.warnings:  # the JSON reply lists them; other formats carry the codes here
         headers[WARNINGS_HEADER] = ",".join(w.code for w in seg.warnings)
