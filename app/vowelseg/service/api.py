@@ -137,10 +137,19 @@ def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
     return Response(body, media_type=media_type, headers=headers)
 
 
+#: The browser page and its icon.
+WEB_DIR = Path(__file__).parent / "web"
+
+
 @functools.cache
 def _page() -> str:
     """The browser page (read once)."""
-    return (Path(__file__).parent / "web" / "index.html").read_text()
+    return (WEB_DIR / "index.html").read_text()
+
+
+def _licence(resources: Resources) -> str:
+    """The loaded model's licence, from its card."""
+    return resources.model.card.get("licence", "not stated")
 
 
 def _resources(app: FastAPI) -> Resources:
@@ -165,8 +174,7 @@ def _gate(app: FastAPI) -> Gate:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     resources = await run_in_threadpool(_resources, app)  # load before the first request
     _gate(app)
-    log.info("model %s loaded; its licence: %s", app.state.model_path.name,
-             resources.model.card.get("licence", "not stated"))
+    log.info("model %s loaded; its licence: %s", app.state.model_path.name, _licence(resources))
     yield
 
 
@@ -232,8 +240,7 @@ async def index() -> HTMLResponse:
 @router.get("/favicon.ico", include_in_schema=False)
 async def favicon() -> FileResponse:
     """The page's icon: an SVG (browsers accept any image type under this name)."""
-    return FileResponse(Path(__file__).parent / "web" / "favicon.svg",
-                        media_type="image/svg+xml")
+    return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 @router.get("/health", responses={500: {"model": ErrorReply}})
@@ -241,7 +248,7 @@ async def health(request: Request) -> dict:
     """Liveness, the loaded model and the alignment slots in use."""
     app, gate = request.app, _gate(request.app)
     return {"status": "ok", "version": __version__, "model": app.state.model_path.name,
-            "model_licence": _resources(app).model.card.get("licence", "not stated"),
+            "model_licence": _licence(_resources(app)),
             "running": gate.running, "waiting": gate.waiting,
             "max_concurrent": app.state.settings.max_concurrent,
             "max_queue": app.state.settings.max_queue}
