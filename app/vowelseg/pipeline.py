@@ -120,8 +120,10 @@ def segment(
         audio = read_audio(audio)
     options = options or Options()
     resources = resources or load_resources()
-    seg, cepstra = align_recording(audio, transcript, resources, options)
-    if options.correct_boundaries and resources.boundaries is not None:
+    corrected = options.correct_boundaries and resources.boundaries is not None
+    seg, cepstra = align_recording(audio, transcript, resources, options,
+                                   keep_cepstra=corrected)
+    if corrected:
         seg = correct(seg, boundary_evidence(seg, cepstra, resources.model.features.hop_s),
                       resources.boundaries)
     if options.measures:
@@ -133,11 +135,12 @@ def segment(
 
 
 def align_recording(audio: Audio, transcript: str, resources: Resources, options: Options,
-                    ) -> tuple[Segmentation, np.ndarray]:
+                    keep_cepstra: bool = True) -> tuple[Segmentation, np.ndarray | None]:
     """:func:`segment` up to the boundary model: the alignment (boundaries from
     the posterior, shifted by the model's pair offsets; confidences from the
-    log-likelihood ratio; warnings), and the MFCC of every frame before
-    normalisation (``(n_frames, n_mfcc)``, what the boundary model reads)."""
+    log-likelihood ratio; warnings), and, with ``keep_cepstra``, the MFCC of
+    every frame before normalisation (``(n_frames, n_mfcc)``, what the boundary
+    model reads; None without: an hour's is 37 MB)."""
     model = resources.model
     words = with_variants(transcript_words(transcript, resources.lexicon), model.variant_rates)
     config = model.features
@@ -165,7 +168,7 @@ def align_recording(audio: Audio, transcript: str, resources: Resources, options
     if options.vtln:  # fitted to the speech only: long noisy pauses would pull the warp
         warp = choose_warp(signal, model, spans=speech_spans(len(signal), config.sample_rate,
                                                              pauses) if options.use_vad else None)
-    static: list[np.ndarray] = []
+    static: list[np.ndarray] | None = [] if keep_cepstra else None
     feats, silent = features_and_silence(signal, config, spans, outside, warp=warp,
                                          static=static)
     warnings = (transcript_warnings(transcript, words)
@@ -221,7 +224,8 @@ def align_recording(audio: Audio, transcript: str, resources: Resources, options
             seg = shift_boundaries(seg, model.boundary_offsets)
     warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence,
                                    worst_s)
-    return dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings)), static[0]
+    return (dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings)),
+            static[0] if static else None)
 
 
 def measure(audio: Audio | str | Path | bytes, textgrid: str,
