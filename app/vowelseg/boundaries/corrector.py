@@ -114,8 +114,7 @@ def boundary_features(cepstra: np.ndarray, hop_s: float,
         For each row, the index of the unit the boundary ends.
     """
     at = [i for i in range(len(units) - 1) if abs(units[i][2] - units[i + 1][1]) < 1e-9]
-    names = boundary_feature_names()
-    rows = np.zeros((len(at), len(names)), dtype=np.float32)
+    rows = np.zeros((len(at), _N_BOUNDARY_FEATURES), dtype=np.float32)
     if not at:
         return rows, at
     n = len(cepstra)
@@ -157,6 +156,11 @@ def phone_feature_names() -> list[str]:
 #: Boundary columns summarised in a phone's row, for each of its two boundaries.
 _SUMMARY = ("change2_max", "change4_max", "change8_max", "change2_peak", "change4_peak",
             "change8_peak")
+#: Column counts and the summary's boundary columns, worked out once rather
+#: than from the name lists on every request.
+_N_BOUNDARY_FEATURES = len(boundary_feature_names())
+_N_PHONE_FEATURES = len(phone_feature_names())
+_SUMMARY_COLUMNS = [boundary_feature_names().index(n) for n in _SUMMARY]
 
 
 def with_shift(rows: np.ndarray, shifts_s: np.ndarray) -> np.ndarray:
@@ -182,9 +186,8 @@ def phone_features(rows: np.ndarray, at: list[int], shifts_s: np.ndarray,
     llr : list of float
         Each unit's mean log-likelihood ratio against a free phone loop (0 for pauses).
     """
-    names = boundary_feature_names()
-    summary = [names.index(n) for n in _SUMMARY]
-    out = np.full((len(units), len(phone_feature_names())), np.nan, dtype=np.float32)
+    summary = _SUMMARY_COLUMNS
+    out = np.full((len(units), _N_PHONE_FEATURES), np.nan, dtype=np.float32)
     out[:, 0] = [_PHONE_ID[base_phone(u[0])] for u in units]
     out[:, 1] = [_CLASS_ID[BROAD_CLASSES[base_phone(u[0])]] for u in units]
     out[:, 2] = [u[2] - u[1] for u in units]
