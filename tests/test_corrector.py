@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from vowelseg.boundaries.corrector import (
-    MIN_PHONE_S,
-    boundary_feature_names,
-    boundary_features,
-    shifted,
-)
+from vowelseg.boundaries.corrector import boundary_feature_names, boundary_features
+from vowelseg.result import MIN_PHONE_S
+from vowelseg.result import moved as shifted
 
 
 def test_spectral_change_peaks_where_the_spectrum_changes():

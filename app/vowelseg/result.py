@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -170,8 +171,60 @@ def pair_key(left: str, right: str) -> str:
     return f"{base_phone(left)}>{base_phone(right)}"
 
 
+#: A phone's shortest span after its boundaries are moved, seconds.
+MIN_PHONE_S = 0.01
+
+Unit = tuple[str, float, float]
+
+
+def timeline(seg: Segmentation) -> list[Unit]:
+    """Phones and pauses (``"SIL"``) of ``seg`` as ``(phone, start, end)``, in time order."""
+    units = [(p.phone, p.start, p.end) for p in seg.phones]
+    units += [("SIL", a, b) for a, b in seg.pauses]
+    return sorted(units, key=lambda u: (u[1], u[2]))
+
+
+def phone_units(seg: Segmentation, units: Sequence[Unit]) -> list[int]:
+    """Each phone's index in ``units`` (its :func:`timeline`; phones and pauses
+    never share a span)."""
+    index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
+    return [index[(p.start, p.end)] for p in seg.phones]
+
+
+def touching(units: Sequence[Unit]) -> list[int]:
+    """The boundaries between touching units: ``i`` for each unit ``i`` that
+    ends where unit ``i + 1`` starts."""
+    return [i for i in range(len(units) - 1) if abs(units[i][2] - units[i + 1][1]) < 1e-9]
+
+
+def moved(units: Sequence[Unit], at: Sequence[int], shifts_s: Sequence[float],
+          min_phone_s: float = MIN_PHONE_S) -> list[Unit]:
+    """``units`` with each boundary ``at[k]`` (:func:`touching`) moved by
+    ``shifts_s[k]``, in order, every unit kept at least ``min_phone_s`` long."""
+    out = [list(u) for u in units]
+    for k, i in enumerate(at):
+        left, right = out[i], out[i + 1]
+        t = left[2] + float(shifts_s[k])
+        t = min(max(t, left[1] + min_phone_s), right[2] - min_phone_s)
+        if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
+            left[2] = right[1] = round(t, 5)
+    return [tuple(u) for u in out]
+
+
+def with_units(seg: Segmentation, units: Sequence[Unit], at_units: Sequence[int],
+               ) -> Segmentation:
+    """``seg`` with its phones' and pauses' times taken from ``units`` (its
+    :func:`timeline`, moved; ``at_units`` its :func:`phone_units`), its words'
+    spans following."""
+    phones = [replace(p, start=units[i][1], end=units[i][2])
+              for p, i in zip(seg.phones, at_units, strict=True)]
+    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
+    return replace(seg, phones=phones, words=words,
+                   pauses=[(u[1], u[2]) for u in units if u[0] == "SIL"])
+
+
 def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
-                     min_phone_s: float = 0.01) -> Segmentation:
+                     min_phone_s: float = MIN_PHONE_S) -> Segmentation:
     """Move every boundary between two touching phones (pauses included) by the
     learned offset of its phone pair, or else of its type, keeping each phone at
     least ``min_phone_s`` long.
@@ -184,25 +237,9 @@ def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
     """
     if not offsets_s:
         return seg
-    units = _timeline(seg)
-    for i in range(len(units) - 1):
-        left, right = units[i], units[i + 1]
-        if abs(left[2] - right[1]) > 1e-9:
-            continue
-        shift = offsets_s.get(pair_key(left[0], right[0]),
-                              offsets_s.get(boundary_key(left[0], right[0]), 0.0))
-        t = min(max(left[2] + shift, left[1] + min_phone_s), right[2] - min_phone_s)
-        if left[1] + min_phone_s <= t <= right[2] - min_phone_s:
-            left[2] = right[1] = round(t, 5)
-    phones = [replace(p, start=u[1], end=u[2])
-              for p, u in zip(seg.phones, (u for u in units if u[3] is not None), strict=True)]
-    pauses = [(u[1], u[2]) for u in units if u[3] is None]
-    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
-    return replace(seg, words=words, phones=phones, pauses=pauses)
-
-
-def _timeline(seg: Segmentation) -> list[list]:
-    """Phones and pauses in time order as ``[phone, start, end, phone_or_None]``."""
-    units = [[p.phone, p.start, p.end, p] for p in seg.phones]
-    units += [["SIL", a, b, None] for a, b in seg.pauses]
-    return sorted(units, key=lambda u: (u[1], u[2]))
+    units = timeline(seg)
+    at = touching(units)
+    shifts = [offsets_s.get(pair_key(units[i][0], units[i + 1][0]),
+                            offsets_s.get(boundary_key(units[i][0], units[i + 1][0]), 0.0))
+              for i in at]
+    return with_units(seg, moved(units, at, shifts, min_phone_s), phone_units(seg, units))

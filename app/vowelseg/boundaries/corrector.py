@@ -37,7 +37,11 @@ from vowelseg.result import (
     CONFIDENCE_SCALE_NATS,
     LOW_CONFIDENCE,
     Segmentation,
-    word_intervals,
+    moved,
+    phone_units,
+    timeline,
+    touching,
+    with_units,
 )
 
 #: Spectral-change lags, frames (5 ms): 10, 20 and 40 ms.
@@ -48,8 +52,6 @@ REACH_FRAMES = 10
 ENERGY_STEP = 2
 #: Largest shift applied, seconds (the corrector fixes placement, not gross errors).
 MAX_SHIFT_S = 0.04
-#: A phone keeps at least this long after correction, seconds.
-MIN_PHONE_S = 0.01
 #: "Right" for the calibrator: both boundaries within this of a labeller's.
 RIGHT_WITHIN_S = 0.02
 
@@ -113,7 +115,7 @@ def boundary_features(cepstra: np.ndarray, hop_s: float,
     at : list of int
         For each row, the index of the unit the boundary ends.
     """
-    at = [i for i in range(len(units) - 1) if abs(units[i][2] - units[i + 1][1]) < 1e-9]
+    at = touching(units)
     rows = np.zeros((len(at), _N_BOUNDARY_FEATURES), dtype=np.float32)
     if not at:
         return rows, at
@@ -315,19 +317,6 @@ def load_for(model_path: Path) -> BoundaryModel | None:
     return load(path) if path.exists() else None
 
 
-def timeline(seg: Segmentation) -> list[tuple[str, float, float]]:
-    """Phones and pauses (``"SIL"``) of ``seg`` in time order."""
-    units = [(p.phone, p.start, p.end) for p in seg.phones]
-    units += [("SIL", a, b) for a, b in seg.pauses]
-    return sorted(units, key=lambda u: (u[1], u[2]))
-
-
-def _phone_units(seg: Segmentation, units: list[tuple[str, float, float]]) -> list[int]:
-    """Each phone's index in ``units`` (phones and pauses never share a span)."""
-    index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
-    return [index[(p.start, p.end)] for p in seg.phones]
-
-
 @dataclass(frozen=True)
 class Evidence:
     """What the boundary model reads off one alignment.
@@ -359,41 +348,16 @@ def evidence(seg: Segmentation, cepstra: np.ndarray, hop_s: float) -> Evidence:
     """The boundary model's inputs for ``seg`` (its boundaries as aligned)."""
     units = timeline(seg)
     rows, at = boundary_features(cepstra, hop_s, units)
-    phone_units = _phone_units(seg, units)
+    at_units = phone_units(seg, units)
     llr = [0.0] * len(units)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for p, i in zip(seg.phones, phone_units, strict=True):
+    for p, i in zip(seg.phones, at_units, strict=True):
         llr[i] = CONFIDENCE_SCALE_NATS * float(np.log(max(p.confidence, 1e-3)))
         first.setdefault(p.word, i)
         last[p.word] = i
-    return Evidence(units, rows, at, phone_units, llr,
+    return Evidence(units, rows, at, at_units, llr,
                     [(first[w], last[w]) for w in sorted(first)])
-
-
-def with_units(seg: Segmentation, found: Evidence,
-               units: list[tuple[str, float, float]]) -> Segmentation:
-    """``seg`` with its phones' and pauses' times taken from ``units`` (``found.units``
-    moved), its words' spans following."""
-    phones = [replace(p, start=units[i][1], end=units[i][2])
-              for p, i in zip(seg.phones, found.phone_units, strict=True)]
-    words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
-    return replace(seg, phones=phones, words=words,
-                   pauses=[(u[1], u[2]) for u in units if u[0] == "SIL"])
-
-
-def shifted(units: list[tuple[str, float, float]], at: list[int],
-            shifts_s: np.ndarray) -> list[tuple[str, float, float]]:
-    """``units`` with each boundary ``at[k]`` moved by ``shifts_s[k]``, every
-    unit kept at least :data:`MIN_PHONE_S` long."""
-    out = [list(u) for u in units]
-    for k, i in enumerate(at):
-        left, right = out[i], out[i + 1]
-        t = left[2] + float(shifts_s[k])
-        t = min(max(t, left[1] + MIN_PHONE_S), right[2] - MIN_PHONE_S)
-        if left[1] + MIN_PHONE_S <= t <= right[2] - MIN_PHONE_S:
-            left[2] = right[1] = round(t, 5)
-    return [tuple(u) for u in out]
 
 
 def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segmentation:
@@ -412,9 +376,9 @@ def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segment
     def kept(p: float, word: int) -> float:
         return round(p if fit[word] >= LOW_CONFIDENCE else min(p, fit[word]), 3)
 
-    moved = with_units(seg, found, shifted(found.units, found.at, shifts))
+    corrected = with_units(seg, moved(found.units, found.at, shifts), found.phone_units)
     phones = [replace(p, confidence=kept(float(phone_p[i]), p.word))
-              for p, i in zip(moved.phones, found.phone_units, strict=True)]
+              for p, i in zip(corrected.phones, found.phone_units, strict=True)]
     words = [replace(w, confidence=kept(float(next(word_p)), k)) if w.found else w
-             for k, w in enumerate(moved.words)]
-    return replace(moved, phones=phones, words=words)
+             for k, w in enumerate(corrected.words)]
+    return replace(corrected, phones=phones, words=words)

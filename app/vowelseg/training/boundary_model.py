@@ -39,16 +39,13 @@ from vowelseg.boundaries.corrector import (
     boundary_feature_names,
     phone_feature_names,
     phone_features,
-    shifted,
-    timeline,
     with_shift,
-    with_units,
     word_features,
 )
 from vowelseg.boundaries.corrector import correct as apply_model
 from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.trees import from_lightgbm
-from vowelseg.result import Segmentation
+from vowelseg.result import Segmentation, moved, phone_units, timeline, with_units
 from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
 
 #: Boundaries further than this from the labeller's are not corrector targets, s.
@@ -167,12 +164,12 @@ def _example_tables(e: Example, shifts: np.ndarray, scores: np.ndarray,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The phone rows and "right" labels of ``e``'s phones, and its words' rows and
     labels, with ``shifts`` applied."""
-    units = shifted(e.found.units, e.found.at, shifts)
+    units = moved(e.found.units, e.found.at, shifts)
     rows = phone_features(e.found.rows, e.found.at, shifts, e.found.units, e.found.llr, scores)
     right = phones_right(units, e.reference)
     phone = np.array([u[0] != "SIL" for u in e.found.units])
     return (rows[phone], right[phone], word_features(rows, e.found.words),
-            words_right(with_units(e.seg, e.found, units), e.words))
+            words_right(with_units(e.seg, units, e.found.phone_units), e.words))
 
 
 def fit_classifier(rows: np.ndarray, labels: np.ndarray, names: list[str]):  # noqa: ANN201
@@ -349,9 +346,7 @@ def _phone_rightness(seg: Segmentation, reference: Sequence[tuple[str, float, fl
                      ) -> np.ndarray:
     """Per phone of ``seg``, right or not (:func:`phones_right` over its timeline)."""
     units = timeline(seg)
-    right = phones_right(units, reference)
-    index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
-    return np.array([right[index[(q.start, q.end)]] for q in seg.phones])
+    return phones_right(units, reference)[phone_units(seg, units)]
 
 
 # ---------------------------------------------------------------- collecting
