@@ -50,8 +50,10 @@ def bench(args: argparse.Namespace) -> int:
         print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
               f"speaker-held-out (prior adapted on {trained}, each speaker in turn)")
         speakers = {speaker_of(u) for u in utterances}
+        from vowelseg.training.boundary_model import MIN_SPEAKERS
+
         if (resources.boundaries is not None and options.correct_boundaries
-                and len(speakers) >= 3):  # each fit needs two speakers besides the scored one
+                and len(speakers) >= MIN_SPEAKERS):
             return _bench_boundary_model(args, utterances, resources, options, recipe, say)
         tally = bench.run_heldout(utterances, prior_path, options, config, progress=say,
                                   train_speakers=args.train_speakers)
@@ -103,6 +105,7 @@ def _bench_boundary_model(args: argparse.Namespace, utterances: list, resources:
 
     from vowelseg.bench import metrics as bench
     from vowelseg.training import boundary_model
+    from vowelseg.training.corpus import speaker_of
 
     prior_path, config, _ = recipe
     print("boundary model: fitted, for each speaker, on the other speakers' held-out "
@@ -145,7 +148,8 @@ def _bench_boundary_model(args: argparse.Namespace, utterances: list, resources:
             f = calibration[f"{kind}_{when}"]
             print(f"{kind:<8} {label:<24} {f['n']:>6} {f['right']:>7.3f} {f['ece']:>7.3f} "
                   f"{f['auroc']:>7.3f} {f['coverage_at_90']:>12.3f}")
-    print(f"fitting and applying the eight boundary models took {fit_s:.1f} s")
+    models = len({speaker_of(u) for u in utterances})  # one per speaker left out
+    print(f"fitting and applying the {models} boundary models took {fit_s:.1f} s")
     for utt_id, why in failures:
         print(f"FAILED {utt_id}: {why}")
     if args.json:

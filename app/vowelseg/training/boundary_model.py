@@ -45,9 +45,14 @@ from vowelseg.boundaries.corrector import (
 from vowelseg.boundaries.corrector import correct as apply_model
 from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.trees import from_lightgbm
+from vowelseg.phones import base_phone
 from vowelseg.result import Segmentation, moved, phone_units, timeline, with_units
 from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
 
+#: Fewest speakers a corpus needs for the boundary model: its calibration is
+#: fitted on scores of models that left one speaker out, each needing two
+#: speakers besides it.
+MIN_SPEAKERS = 3
 #: Boundaries further than this from the labeller's are not corrector targets, s.
 TARGET_REACH_S = 0.05
 
@@ -80,14 +85,11 @@ class Example:
             self.targets = boundary_targets(self.found, self.reference)
 
 
-def _fold_units(units: Sequence[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
-    """Units as the benchmark folds a reply: stress dropped, pauses ``SIL``."""
-    return [(u[0].rstrip("012"), u[1], u[2]) for u in units]
-
-
 def _links(units: Sequence[tuple[str, float, float]],
            reference: Sequence[tuple[str, float, float]]) -> list[int]:
-    return edit_alignment([r[0] for r in reference], [u[0] for u in _fold_units(units)])
+    """The reference's phones aligned to the units' (stress dropped, pauses ``SIL``,
+    as the benchmark folds a reply)."""
+    return edit_alignment([r[0] for r in reference], [base_phone(u[0]) for u in units])
 
 
 def boundary_targets(found: Evidence, reference: Sequence[tuple[str, float, float]],

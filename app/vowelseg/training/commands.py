@@ -103,8 +103,9 @@ def fit_boundaries(args: argparse.Namespace) -> int:
         return (f"{shown_path(args.model)} was not adapted on {args.corpus}: its card names no "
                 "speaker of it, so there are no held-out alignments to learn from")
     prior_path, config, _ = recipe
-    if len({speaker_of(u) for u in utterances}) < 3:
-        return (f"{args.corpus} has fewer than 3 speakers: the boundary model's "
+    if len({speaker_of(u) for u in utterances}) < boundary_model.MIN_SPEAKERS:
+        return (f"{args.corpus} has fewer than {boundary_model.MIN_SPEAKERS} speakers: the "
+                "boundary model's "
                 "calibration is fitted on scores from models that left one speaker out, "
                 "each needing two speakers besides it")
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
