@@ -24,6 +24,7 @@ import soundfile as sf
 from praatio import textgrid
 from vowelseg.bench.server import free_port, start_server, stop_server
 from vowelseg.hmm.model import DEFAULT_MODEL
+from vowelseg.service.schema import segment_form
 from vowelseg.text.files import read_transcript
 
 from tests.conftest import ROOT
@@ -131,10 +132,7 @@ def replies(client, recordings) -> dict:
 
 def api_defaults(client) -> dict[str, str]:
     """POST /segment's form defaults, as the page sends them (booleans in lower case)."""
-    schema = client.get("/openapi.json").json()
-    ref = (schema["paths"]["/segment"]["post"]["requestBody"]["content"]
-           ["multipart/form-data"]["schema"]["$ref"])
-    fields = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    fields = segment_form(client.get("/openapi.json").json())["properties"]
     return {name: str(f["default"]).lower() if isinstance(f["default"], bool) else str(f["default"])
             for name, f in fields.items() if "default" in f}
 

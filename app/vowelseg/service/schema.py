@@ -166,14 +166,18 @@ def warning_table() -> str:
                       *(f"| `{c}` | {why} |" for c, why in WARNING_CODES.items())])
 
 
+def segment_form(openapi: dict) -> dict:
+    """The JSON schema of ``POST /segment``'s form (``properties``, ``required``),
+    out of the API's OpenAPI document."""
+    body = openapi["paths"]["/segment"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    return openapi["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+
+
 def form_table() -> str:
     """The form fields of ``POST /segment`` from the API's OpenAPI schema."""
     from vowelseg.service.api import create_app
 
-    schema = create_app().openapi()
-    body = schema["paths"]["/segment"]["post"]["requestBody"]["content"]["multipart/form-data"]
-    ref = body["schema"]["$ref"].rsplit("/", 1)[1]
-    form = schema["components"]["schemas"][ref]
+    form = segment_form(create_app().openapi())
     rows = ["| field | values | default | |", "|---|---|---|---|"]
     for name, prop in form["properties"].items():
         if "enum" in prop:
