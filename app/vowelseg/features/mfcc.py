@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
+import numba
 import numpy as np
 import scipy.fft
 import scipy.special
@@ -410,8 +411,24 @@ def normalise(feats: np.ndarray, use: np.ndarray | None = None,
     return feats
 
 
-#: Columns :func:`equalise` sorts at once.
-_HEQ_COLUMNS = 8
+#: Values :func:`equalise` sorts at once (frames x columns): all columns of a
+#: short recording in one call; an hour-long stretch a few columns at a time,
+#: so the sort's int64 indices stay tens of MB.
+_HEQ_VALUES = 1 << 22
+
+
+@numba.njit(cache=True, nogil=True)
+def _tied_levels(values: np.ndarray, order: np.ndarray, quantiles: np.ndarray,
+                 out: np.ndarray) -> None:
+    """``out[c, t]``: the quantile of the highest rank among the values tied
+    with ``values[c, t]`` (``order``: each row's argsort)."""
+    n_columns, n = values.shape
+    for c in range(n_columns):
+        end = n - 1
+        for i in range(n - 1, -1, -1):
+            if i < n - 1 and values[c, order[c, i]] != values[c, order[c, i + 1]]:
+                end = i
+            out[c, order[c, i]] = quantiles[end]
 
 
 def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
@@ -422,33 +439,32 @@ def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
     A frame in ``use`` whose value has rank ``r`` (0-based, ties taking the
     highest) gets the normal quantile at ``(r + 0.5) / n``; other frames are
     interpolated between those levels (clipped at the ends): the same as
-    ``np.interp`` over the sorted values, but by sorting alone, a block of
-    columns in one call (a loop over single columns took 60 % of a short
-    recording's feature time). The result depends only on each column's order, so it also
-    standardises the shape of a column's distribution, where mean and variance
-    normalisation fixes only its location and spread.
+    ``np.interp`` over the sorted values, but by one argsort of a block of
+    columns and a numba pass over it for the ties (3 s of speech: 0.6 ms
+    against 1.1 ms for the same values from numpy's take/put along axes, and
+    5 ms for a loop over single columns). The result depends only on each
+    column's order, so it also standardises the shape of a column's
+    distribution, where mean and variance normalisation fixes only its location
+    and spread.
     """
     if use is None or use.sum() < 10:
         use = np.ones(len(feats), dtype=bool)
     n = int(use.sum())
     levels = (np.arange(n) + 0.5) / n
-    quantiles = scipy.special.ndtri(levels)  # once, not per frame and column
+    quantiles = scipy.special.ndtri(levels).astype(feats.dtype)  # once, not per value
     others = np.flatnonzero(~use)
-    # columns a block at a time: vectorised, with the sort's int64 indices for a
-    # few columns only (all 39 of an hour-long stretch would be hundreds of MB)
-    for first in range(0, feats.shape[1], _HEQ_COLUMNS):
-        cols = slice(first, min(feats.shape[1], first + _HEQ_COLUMNS))
-        used = feats[use, cols]
-        order = np.argsort(used, axis=0)  # ties need no order: they share a level
-        ranked = np.take_along_axis(used, order, axis=0)
-        last = np.ones_like(ranked, dtype=bool)  # the end of each run of ties
-        np.not_equal(ranked[1:], ranked[:-1], out=last[:-1])
-        end = np.where(last, np.arange(n)[:, None], n)
-        end = np.minimum.accumulate(end[::-1], axis=0)[::-1]
-        np.put_along_axis(used, order, quantiles[end].astype(feats.dtype), axis=0)
+    width = max(1, _HEQ_VALUES // n)
+    for first in range(0, feats.shape[1], width):
+        cols = slice(first, min(feats.shape[1], first + width))
+        used = np.ascontiguousarray(feats[use, cols].T)  # (columns, n): rows sort fast
+        order = np.argsort(used, axis=1)  # ties need no order: they share a level
+        out = np.empty_like(used)
+        _tied_levels(used, order, quantiles, out)
         if len(others):
-            for d in range(used.shape[1]):
-                feats[others, first + d] = scipy.special.ndtri(
-                    np.interp(feats[others, first + d], ranked[:, d], levels))
-        feats[use, cols] = used
+            ranked = np.take_along_axis(used, order, axis=1)
+            inside = np.empty((len(others), len(used)))
+            for d in range(len(used)):
+                inside[:, d] = np.interp(feats[others, first + d], ranked[d], levels)
+            feats[others, cols] = scipy.special.ndtri(inside)
+        feats[use, cols] = out.T
     return feats
