@@ -30,8 +30,19 @@ from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.corrector import load_for as load_boundary_model
 from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_frames
 from vowelseg.errors import NoSpeechError
-from vowelseg.features.mfcc import features_and_silence, n_frames, normalisation_spans
-from vowelseg.features.vtln import choose_warp, speech_spans
+from vowelseg.features.mfcc import (
+    features_and_silence,
+    n_frames,
+    normalisation_spans,
+    power_spectrogram,
+)
+from vowelseg.features.vtln import (
+    MAX_SCORED_S,
+    best_state_score,
+    choose_warp,
+    hill_climb,
+    speech_spans,
+)
 from vowelseg.hmm.adapt import Stats, accumulate, map_update
 from vowelseg.hmm.gmm import column_log_likelihoods
 from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model, resolve_model
@@ -134,6 +145,38 @@ def segment(
     return seg
 
 
+def _fitted_features(signal: np.ndarray, model: AcousticModel,
+                     spans: list[tuple[int, int]] | None, outside: np.ndarray | None,
+                     pauses: np.ndarray | None,
+                     keep_cepstra: bool) -> tuple[float, np.ndarray, np.ndarray, list | None]:
+    """VTLN for a recording of at most :data:`MAX_SCORED_S`: each warp is scored
+    on the very features that will be aligned (``spans`` and ``outside`` as
+    :func:`features_and_silence` takes them), on their frames outside the VAD's
+    ``pauses`` (noisy pauses would pull the warp), so the winner's are
+    kept instead of computed again (timit-dev's 80 utterances: the same warps
+    as scoring a separate excerpt of the speech, 15 % less time per utterance).
+
+    Returns
+    -------
+    warp, feats, silent, static
+        As :func:`features_and_silence` gives them for the chosen warp (``static``:
+        the list it filled, None without ``keep_cepstra``).
+    """
+    power = power_spectrogram(signal, model.features)  # once: only the mel filters move
+    tried: dict[float, tuple] = {}
+
+    def score(warp: float) -> float:
+        static: list[np.ndarray] | None = [] if keep_cepstra else None
+        feats, silent = features_and_silence(signal, model.features, spans, outside,
+                                             warp=warp, static=static, power=power)
+        tried[warp] = (feats, silent, static)
+        return best_state_score(model, feats[~silent if pauses is None
+                                             else ~silent & ~pauses])
+
+    warp = hill_climb(score, sorted(model.vtln_warps))
+    return (warp, *tried[warp])
+
+
 def align_recording(audio: Audio, transcript: str, resources: Resources, options: Options,
                     keep_cepstra: bool = True) -> tuple[Segmentation, np.ndarray | None]:
     """:func:`segment` up to the boundary model: the alignment (boundaries from
@@ -164,13 +207,17 @@ def align_recording(audio: Audio, transcript: str, resources: Resources, options
         # fills the pauses: noise kept beside the speech moves its equalised
         # features (docs/experiments.md, Robustness)
         outside = mask
-    warp = 1.0
-    if options.vtln:  # fitted to the speech only: long noisy pauses would pull the warp
-        warp = choose_warp(signal, model, spans=speech_spans(len(signal), config.sample_rate,
-                                                             pauses) if options.use_vad else None)
-    static: list[np.ndarray] | None = [] if keep_cepstra else None
-    feats, silent = features_and_silence(signal, config, spans, outside, warp=warp,
-                                         static=static)
+    if options.vtln and model.vtln_warps and len(signal) <= MAX_SCORED_S * config.sample_rate:
+        warp, feats, silent, static = _fitted_features(signal, model, spans, outside, mask,
+                                                       keep_cepstra)
+    else:
+        warp = 1.0
+        if options.vtln:  # a long recording: scored on pieces of its speech
+            warp = choose_warp(signal, model, spans=speech_spans(
+                len(signal), config.sample_rate, pauses) if options.use_vad else None)
+        static = [] if keep_cepstra else None
+        feats, silent = features_and_silence(signal, config, spans, outside, warp=warp,
+                                             static=static)
     warnings = (transcript_warnings(transcript, words)
                 + audio_warnings(audio, signal, mask, config.hop_length))
     del signal  # long recordings: the features are all the search needs

@@ -12,7 +12,7 @@ training voices. Models without a grid are used unwarped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from vowelseg.hmm.model import AcousticModel
 #: against a model of adults; :func:`choose_warp` hill-climbs from 1, so the
 #: far ends cost nothing for the voices that do not need them).
 DEFAULT_WARPS: tuple[float, ...] = tuple(round(0.8 + 0.04 * k, 2) for k in range(11))
+#: Longest stretch of speech a warp is chosen on, seconds: a longer recording
+#: is scored on evenly spaced pieces of this much (:func:`excerpt`).
+MAX_SCORED_S = 30.0
 
 
 def speech_spans(n_samples: int, sample_rate: int,
@@ -43,7 +46,7 @@ def speech_spans(n_samples: int, sample_rate: int,
     return spans or [(0, n_samples)]
 
 
-def excerpt(samples: np.ndarray, sample_rate: int, max_s: float = 30.0,
+def excerpt(samples: np.ndarray, sample_rate: int, max_s: float = MAX_SCORED_S,
             piece_s: float = 3.0, spans: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
     """At most ``max_s`` seconds of a signal's ``spans`` (sample ranges; all of
     it by default), joined: all of them if shorter, else evenly spaced pieces
@@ -63,24 +66,48 @@ def excerpt(samples: np.ndarray, sample_rate: int, max_s: float = 30.0,
     return samples[np.array([a for a, _ in spans])[which] + joined - offsets[which]]
 
 
-def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
-               power: np.ndarray | None = None) -> float:
-    """Mean, over the frames that are not digital silence, of the best state's
-    log-likelihood, the features computed with ``warp`` (from ``power``, the
-    samples' :func:`~vowelseg.features.mfcc.power_spectrogram`, if given).
-
-    Every frame counts: scoring every third would make the choice depend on
-    where the excerpt starts (docs/experiments.md, Accuracy: VTLN).
-    """
-    feats, silent = features_and_silence(samples, model.features, warp=warp, power=power)
-    frames = feats[~silent]
+def best_state_score(model: AcousticModel, frames: np.ndarray) -> float:
+    """Mean, over ``frames`` ``(n, dim)``, of the best state's log-likelihood
+    (0 for no frames): how well the model explains them."""
     if not len(frames):
         return 0.0
     return float(state_log_likelihoods(model.mixtures, frames).max(axis=1).mean())
 
 
+def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
+               power: np.ndarray | None = None) -> float:
+    """:func:`best_state_score` of the frames that are not digital silence, the
+    features computed with ``warp`` (from ``power``, the samples'
+    :func:`~vowelseg.features.mfcc.power_spectrogram`, if given).
+
+    Every frame counts: scoring every third would make the choice depend on
+    where the excerpt starts (docs/experiments.md, Accuracy: VTLN).
+    """
+    feats, silent = features_and_silence(samples, model.features, warp=warp, power=power)
+    return best_state_score(model, feats[~silent])
+
+
+def hill_climb(score: Callable[[float], float], grid: Sequence[float]) -> float:
+    """The warp of ``grid`` (sorted) with the highest ``score``, found by
+    climbing from the one nearest 1: the score is smooth in the warp, so a
+    typical voice costs 3-5 scorings rather than the whole grid. Each warp is
+    scored once."""
+    scores: dict[int, float] = {}
+
+    def at(i: int) -> float:
+        if i not in scores:
+            scores[i] = score(grid[i]) if 0 <= i < len(grid) else -np.inf
+        return scores[i]
+
+    i = min(range(len(grid)), key=lambda k: abs(grid[k] - 1.0))
+    step = 1 if at(i + 1) > max(at(i), at(i - 1)) else -1
+    while at(i + step) > at(i):
+        i += step
+    return float(grid[i])
+
+
 def choose_warp(samples: np.ndarray, model: AcousticModel,
-                warps: Sequence[float] | None = None, max_s: float = 30.0,
+                warps: Sequence[float] | None = None, max_s: float = MAX_SCORED_S,
                 spans: Sequence[tuple[int, int]] | None = None) -> float:
     """The warp, among ``warps`` (default: the model's grid), under which
     ``model`` fits ``samples`` best; 1.0 when there is no grid.
@@ -104,18 +131,4 @@ def choose_warp(samples: np.ndarray, model: AcousticModel,
         return 1.0
     piece = excerpt(samples, model.features.sample_rate, max_s, spans=spans)
     power = power_spectrogram(piece, model.features)  # once: only the mel filters move
-    scores: dict[int, float] = {}
-
-    def score(i: int) -> float:
-        if i not in scores:
-            scores[i] = (warp_score(piece, model, grid[i], power) if 0 <= i < len(grid)
-                         else -np.inf)
-        return scores[i]
-
-    # hill-climb from the warp nearest 1 (the score is smooth in the warp), so
-    # a typical voice costs 3-5 scorings rather than the whole grid
-    i = min(range(len(grid)), key=lambda k: abs(grid[k] - 1.0))
-    step = 1 if score(i + 1) > max(score(i), score(i - 1)) else -1
-    while score(i + step) > score(i):
-        i += step
-    return float(grid[i])
+    return hill_climb(lambda warp: warp_score(piece, model, warp, power), grid)
