@@ -28,7 +28,7 @@ from vowelseg.audio.vad import find_pauses
 from vowelseg.boundaries.corrector import BoundaryModel, correct
 from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.corrector import load_for as load_boundary_model
-from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_frames
+from vowelseg.boundaries.posterior import POSTERIOR_REACH_S, boundary_posteriors
 from vowelseg.errors import NoSpeechError
 from vowelseg.features.mfcc import (
     features_and_silence,
@@ -56,7 +56,14 @@ from vowelseg.quality import (
     transcript_warnings,
     worst_window,
 )
-from vowelseg.result import Segmentation, build_segmentation, shift_boundaries
+from vowelseg.result import (
+    Segmentation,
+    build_segmentation,
+    frame_edge_s,
+    shift_boundaries,
+    timeline,
+    touching,
+)
 from vowelseg.text.g2p import Lexicon, load_lexicon, transcript_words
 from vowelseg.text.variants import with_variants
 from vowelseg.textgrids import read_alignment
@@ -132,11 +139,12 @@ def segment(
     options = options or Options()
     resources = resources or load_resources()
     corrected = options.correct_boundaries and resources.boundaries is not None
-    seg, cepstra = align_recording(audio, transcript, resources, options,
-                                   keep_cepstra=corrected)
+    seg, inputs = align_recording(audio, transcript, resources, options,
+                                  keep_cepstra=corrected)
     if corrected:
-        seg = correct(seg, boundary_evidence(seg, cepstra, resources.model.features.hop_s),
-                      resources.boundaries)
+        seg = correct(seg, boundary_evidence(seg, inputs.cepstra,
+                                             resources.model.features.hop_s,
+                                             inputs.spread_s), resources.boundaries)
     if options.measures:
         # the signal again (not kept through the search: an hour is 230 MB)
         seg = dataclasses.replace(seg, measures=tuple(measure_vowels(
@@ -177,13 +185,30 @@ def _fitted_features(signal: np.ndarray, model: AcousticModel,
     return (warp, *tried[warp])
 
 
+@dataclass(frozen=True)
+class BoundaryInputs:
+    """What the boundary model reads off an alignment besides the reply.
+
+    Attributes
+    ----------
+    cepstra : np.ndarray
+        ``(n_frames, n_mfcc)``: the MFCC of every frame before normalisation.
+    spread_s : np.ndarray
+        Per boundary between touching phones or pauses (in the order of
+        :func:`vowelseg.result.touching`), the standard deviation of its place
+        under the posterior, seconds (NaN where the path's frame edge was kept).
+    """
+
+    cepstra: np.ndarray
+    spread_s: np.ndarray
+
+
 def align_recording(audio: Audio, transcript: str, resources: Resources, options: Options,
-                    keep_cepstra: bool = True) -> tuple[Segmentation, np.ndarray | None]:
+                    keep_cepstra: bool = True) -> tuple[Segmentation, BoundaryInputs | None]:
     """:func:`segment` up to the boundary model: the alignment (boundaries from
     the posterior, shifted by the model's pair offsets; confidences from the
-    log-likelihood ratio; warnings), and, with ``keep_cepstra``, the MFCC of
-    every frame before normalisation (``(n_frames, n_mfcc)``, what the boundary
-    model reads; None without: an hour's is 37 MB)."""
+    log-likelihood ratio; warnings), and, with ``keep_cepstra``, what the
+    boundary model reads (None without: an hour's cepstra are 37 MB)."""
     model = resources.model
     words = with_variants(transcript_words(transcript, resources.lexicon), model.variant_rates)
     config = model.features
@@ -242,11 +267,12 @@ def align_recording(audio: Audio, transcript: str, resources: Resources, options
         if found is None:
             raise does_not_fit(words, audio.duration_s)
         _, path, kept_mask = found
-    starts = None
+    starts = spreads = None
     if options.boundaries == "posterior":
         scores = window_emissions(evidence, kept_mask, known=keep)
-        starts = boundary_frames(graph, path, scores, options.posterior_scale,
-                                 reach_frames=round(POSTERIOR_REACH_S / config.hop_s))
+        starts, spreads = boundary_posteriors(
+            graph, path, scores, options.posterior_scale,
+            reach_frames=round(POSTERIOR_REACH_S / config.hop_s))
     # confidence: the aligned state against the best state of any phone, per frame
     columns = graph.node_column[path]
     llr = np.where(columns < model.n_columns,
@@ -267,12 +293,31 @@ def align_recording(audio: Audio, transcript: str, resources: Resources, options
     with gc_paused():
         seg = build_segmentation(graph, path, words, model.features.hop_s, audio.duration_s,
                                  audio.sample_rate, llr, starts)
+        spread_s = (_boundary_spreads(seg, starts, spreads, config.hop_s)
+                    if keep_cepstra else None)
         if options.shift_boundaries:
             seg = shift_boundaries(seg, model.boundary_offsets)
     warnings += alignment_warnings(seg, options.transcript_match == "approximate", evidence,
                                    worst_s)
     return (dataclasses.replace(seg, vtln_warp=warp, warnings=tuple(warnings)),
-            static[0] if static else None)
+            BoundaryInputs(static[0], spread_s) if static else None)
+
+
+def _boundary_spreads(seg: Segmentation, starts: np.ndarray | None,
+                      spreads: np.ndarray | None, hop_s: float) -> np.ndarray:
+    """:attr:`BoundaryInputs.spread_s` of ``seg`` as built from the path's runs
+    (``starts``, ``spreads``: :func:`boundary_posteriors`), before any boundary
+    is moved: each boundary is found by its time among the runs' starts."""
+    units = timeline(seg)
+    at = touching(units)
+    out = np.full(len(at), np.nan)
+    if starts is None:
+        return out
+    found = {round(frame_edge_s(a, hop_s, seg.duration), 5): s * hop_s
+             for a, s in zip(starts[1:], spreads[1:], strict=True) if np.isfinite(s)}
+    for k, i in enumerate(at):
+        out[k] = found.get(units[i][2], np.nan)
+    return out
 
 
 def measure(audio: Audio | str | Path | bytes, textgrid: str,

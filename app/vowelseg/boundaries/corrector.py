@@ -334,6 +334,9 @@ class Evidence:
         back from the phones' confidences (0 for pauses).
     words : list of (int, int)
         For each found word, the unit indices of its first and last phones.
+    spread_s : np.ndarray
+        Per boundary (row), the standard deviation of its place under the
+        alignment's posterior, seconds (NaN if unknown).
     """
 
     units: list[tuple[str, float, float]]
@@ -342,12 +345,19 @@ class Evidence:
     phone_units: list[int]
     llr: list[float]
     words: list[tuple[int, int]]
+    spread_s: np.ndarray
 
 
-def evidence(seg: Segmentation, cepstra: np.ndarray, hop_s: float) -> Evidence:
-    """The boundary model's inputs for ``seg`` (its boundaries as aligned)."""
+def evidence(seg: Segmentation, cepstra: np.ndarray, hop_s: float,
+             spread_s: np.ndarray | None = None) -> Evidence:
+    """The boundary model's inputs for ``seg`` (its boundaries as aligned;
+    ``spread_s`` as :class:`Evidence` holds it, all unknown if None)."""
     units = timeline(seg)
     rows, at = boundary_features(cepstra, hop_s, units)
+    if spread_s is None:
+        spread_s = np.full(len(at), np.nan)
+    if len(spread_s) != len(at):
+        raise ValueError(f"{len(spread_s)} boundary spreads for {len(at)} boundaries")
     at_units = phone_units(seg, units)
     llr = [0.0] * len(units)
     first: dict[int, int] = {}
@@ -357,7 +367,7 @@ def evidence(seg: Segmentation, cepstra: np.ndarray, hop_s: float) -> Evidence:
         first.setdefault(p.word, i)
         last[p.word] = i
     return Evidence(units, rows, at, at_units, llr,
-                    [(first[w], last[w]) for w in sorted(first)])
+                    [(first[w], last[w]) for w in sorted(first)], np.asarray(spread_s, float))
 
 
 def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segmentation:

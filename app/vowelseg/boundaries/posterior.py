@@ -42,11 +42,11 @@ def _logadd(a: float, b: float) -> float:  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def crossing_mean(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
-                  k: int) -> float:  # pragma: no cover
-    """Expected frame at which a left-to-right chain, in state 0 at frame 0 and
-    in its last state at the last frame, first occupies state ``k + 1``; -1 if
-    the chain cannot fit.
+def crossing_moments(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
+                     k: int) -> tuple[float, float]:  # pragma: no cover
+    """Mean and standard deviation of the frame at which a left-to-right chain,
+    in state 0 at frame 0 and in its last state at the last frame, first
+    occupies state ``k + 1``; (-1, -1) if the chain cannot fit.
 
     Parameters
     ----------
@@ -80,20 +80,40 @@ def crossing_mean(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
         xi[t] = alpha[t - 1, k] + leave[k] + emit[t, k + 1] + beta[t, k + 1]
         peak = max(peak, xi[t])
     if peak == -np.inf:
-        return -1.0
+        return -1.0, -1.0
     total = 0.0
     mean = 0.0
     for t in range(1, n_frames):
         p = np.exp(xi[t] - peak)
         total += p
         mean += p * t
-    return mean / total
+    mean /= total
+    spread = 0.0
+    for t in range(1, n_frames):
+        spread += np.exp(xi[t] - peak) * (t - mean) ** 2
+    return mean, np.sqrt(spread / total)
+
+
+@numba.njit(cache=True, nogil=True)
+def crossing_mean(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
+                  k: int) -> float:  # pragma: no cover
+    """The mean of :func:`crossing_moments` (-1 if the chain cannot fit)."""
+    return crossing_moments(emit, stay, leave, k)[0]
 
 
 def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEmissions,
                     scale: float, context_phones: int = 2,
                     reach_frames: int = 200) -> np.ndarray:
-    """Posterior-mean start frame of every run of the path.
+    """The starts of :func:`boundary_posteriors`."""
+    return boundary_posteriors(graph, path, emissions, scale, context_phones, reach_frames)[0]
+
+
+def boundary_posteriors(graph: AlignmentGraph, path: np.ndarray,
+                        emissions: WindowEmissions, scale: float, context_phones: int = 2,
+                        reach_frames: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior-mean start frame of every run of the path, and the posterior's
+    standard deviation there (how sure the model is of the boundary's place:
+    evidence for the boundary model's calibrators).
 
     Parameters
     ----------
@@ -112,11 +132,14 @@ def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEm
 
     Returns
     -------
-    np.ndarray
+    starts : np.ndarray
         Per run (as :func:`vowelseg.align.graph.path_segments` lists them), its start
         frame as a float: run 0 starts at 0; a boundary touching the
         untranscribed filler, or one whose window cannot fit, keeps the
         path's frame. Every run keeps at least one frame.
+    spreads : np.ndarray
+        Per run, the standard deviation of its start, frames (NaN where the
+        start is the path's).
     """
     cuts = np.flatnonzero(np.diff(path)) + 1
     node_start = np.concatenate([[0], cuts])
@@ -129,6 +152,7 @@ def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEm
     stay = graph.stay[nodes].astype(np.float64)
     leave = leave_logprob(graph.stay[nodes]).astype(np.float64)
     out = node_start[run_first].astype(np.float64)
+    spreads = np.full(len(out), np.nan)
     n_runs = len(run_first)
     for i in range(n_runs - 1):
         left, right = max(0, i - context_phones + 1), min(n_runs - 1, i + context_phones)
@@ -140,10 +164,11 @@ def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEm
         lo = int(np.searchsorted(node_start, first, side="right")) - 1
         hi = int(np.searchsorted(node_start, end - 1, side="right"))
         emit = scale * emissions(first, end, graph.node_column[nodes[lo:hi]]).astype(np.float64)
-        t = crossing_mean(emit, stay[lo:hi], leave[lo:hi], int(run_last[i] - lo))
+        t, spread = crossing_moments(emit, stay[lo:hi], leave[lo:hi], int(run_last[i] - lo))
         if t >= 0:
             out[i + 1] = first + t
-    return _ordered(out, len(path))
+            spreads[i + 1] = spread
+    return _ordered(out, len(path)), spreads
 
 
 def _ordered(starts: np.ndarray, n_frames: int) -> np.ndarray:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,6 +49,9 @@ from vowelseg.boundaries.trees import from_lightgbm
 from vowelseg.phones import base_phone
 from vowelseg.result import Segmentation, moved, phone_units, timeline, with_units
 from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
+
+if TYPE_CHECKING:
+    from vowelseg.pipeline import BoundaryInputs
 
 #: Fewest speakers a corpus needs for the boundary model: its calibration is
 #: fitted on scores of models that left one speaker out, each needing two
@@ -133,10 +137,12 @@ def words_right(seg: Segmentation, words: Sequence[tuple[str, float, float]]) ->
     return out
 
 
-def example(utt: Utterance, seg: Segmentation, cepstra: np.ndarray, hop_s: float,
+def example(utt: Utterance, seg: Segmentation, inputs: BoundaryInputs, hop_s: float,
             wall_s: float = 0.0) -> Example:
-    """An :class:`Example` from one held-out alignment and its cepstra."""
-    return Example(utt.utt_id, speaker_of(utt), seg, boundary_evidence(seg, cepstra, hop_s),
+    """An :class:`Example` from one held-out alignment and what the boundary
+    model reads off it."""
+    return Example(utt.utt_id, speaker_of(utt), seg,
+                   boundary_evidence(seg, inputs.cepstra, hop_s, inputs.spread_s),
                    fold_reference(utt.phones), list(utt.words), wall_s)
 
 
@@ -363,12 +369,12 @@ def _collect_round(test: Sequence[Utterance], corpus: Sequence[Utterance], resou
     for utt in test:
         t0 = time.perf_counter()
         try:
-            seg, cepstra = align_recording(read_audio(utt.wav), utt.text, resources,
-                                           options or Options())
+            seg, inputs = align_recording(read_audio(utt.wav), utt.text, resources,
+                                          options or Options())
         except Exception as exc:  # noqa: BLE001 (a failure is a result: the bench counts it)
             out.append((utt.utt_id, f"{type(exc).__name__}: {exc}"))
             continue
-        out.append(example(utt, seg, cepstra, resources.model.features.hop_s,
+        out.append(example(utt, seg, inputs, resources.model.features.hop_s,
                            time.perf_counter() - t0))
     return out
 
