@@ -98,3 +98,29 @@ def test_an_unspoken_transcript_word_keeps_a_low_confidence(timit, resources):
                        for p in seg.phones if p.word == k)
     # measured: 17 of the first 20 utterances
     assert low >= 4, low
+
+
+def test_phone_and_word_scores_add_their_boundaries_log_probabilities():
+    """A phone's score is the sum of its two boundaries' log-probabilities, a
+    word's that of its start and its end; a side touching nothing counts the
+    model's missing_logp."""
+    from vowelseg.boundaries.corrector import Evidence, log_sigmoid, phone_and_word_scores
+
+    units = [("SIL", 0.0, 0.1), ("DH", 0.1, 0.15), ("AH0", 0.15, 0.2), ("K", 0.25, 0.3)]
+    found = Evidence(units, np.zeros((2, 1)), [0, 1], [1, 2, 3], [0.0] * 4,
+                     [(1, 2), (3, 3)], np.full(2, np.nan))
+    scores = np.array([2.0, -1.0])  # SIL|DH and DH|AH0; AH0 and K touch nothing after
+    phones, words = phone_and_word_scores(found, scores, missing_logp=-0.5)
+    a, b = log_sigmoid(scores)
+    assert np.allclose(phones, [-0.5 + a, a + b, b - 0.5, -1.0])
+    assert np.allclose(words, [a - 0.5, -1.0])
+    assert np.allclose(log_sigmoid(np.array([0.0, 40.0, -40.0])), [np.log(0.5), 0.0, -40.0])
+
+
+def test_a_boundary_model_of_the_old_layout_is_refused_with_what_to_do(tmp_path):
+    from vowelseg.boundaries.corrector import load
+    from vowelseg.errors import ModelError
+
+    np.savez(tmp_path / "old.boundaries.npz", card=np.array("{}"))
+    with pytest.raises(ModelError, match="fit-boundaries"):
+        load(tmp_path / "old.boundaries.npz")

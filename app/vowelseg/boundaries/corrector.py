@@ -18,9 +18,15 @@ For each boundary between two touching phones (or a phone and a pause):
   (the DCT is orthonormal);
 - energy (c0) every :data:`ENERGY_STEP` frames across the same reach.
 The corrector predicts the shift to the careful labeller's boundary (seconds).
-A phone's calibrator inputs are its two boundaries' inputs, the corrector's
-shifts, its duration and its log-likelihood ratio against a free phone loop; a
-word's, those of its first and last phones.
+A boundary classifier reads the same, the corrector's shift, the spread of the
+posterior at the boundary and the log-likelihood ratios (against a free phone
+loop) of the units on either side, and scores whether the corrected boundary
+lies within :data:`RIGHT_WITHIN_S` of the labeller's. A phone's score is the sum
+of its two boundaries' log-probabilities under that classifier, a word's that
+of its first phone's start and its last phone's end; isotonic maps fitted on
+out-of-speaker scores turn them into probabilities. (Separate phone and word
+classifiers over the same evidence ranked worse: with some 2600 phones and 700
+words to learn from they fitted noise; docs/experiments.md.)
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from vowelseg.boundaries.trees import Trees
+from vowelseg.errors import ModelError
 from vowelseg.phones import BROAD_CLASSES, PHONES, base_phone
 from vowelseg.result import (
     CONFIDENCE_SCALE_NATS,
@@ -71,10 +78,8 @@ def boundary_feature_names() -> list[str]:
     return names
 
 
-#: Categorical columns (LightGBM treats them as categories, not numbers), also
-#: with a ``first_``/``last_`` prefix in a word's row.
-CATEGORICAL = ("left_phone", "right_phone", "left_class", "right_class", "phone", "class",
-               "prev_phone", "next_phone", "prev_class", "next_class")
+#: Categorical columns (LightGBM treats them as categories, not numbers).
+CATEGORICAL = ("left_phone", "right_phone", "left_class", "right_class")
 
 
 def _change_curves(cepstra: np.ndarray) -> dict[int, np.ndarray]:
@@ -147,72 +152,43 @@ def boundary_features(cepstra: np.ndarray, hop_s: float,
     return rows, at
 
 
-def phone_feature_names() -> list[str]:
-    """Names of :func:`phone_features`' columns."""
-    return (["phone", "class", "duration_s", "llr", "shift_in", "shift_out", "has_in",
-             "has_out"] + [f"in_{n}" for n in _SUMMARY] + [f"out_{n}" for n in _SUMMARY]
-            + ["prev_phone", "next_phone", "prev_class", "next_class", "prev_s", "next_s",
-               "right_in", "right_out", "right_both"])
-
-
-#: Boundary columns summarised in a phone's row, for each of its two boundaries.
-_SUMMARY = ("change2_max", "change4_max", "change8_max", "change2_peak", "change4_peak",
-            "change8_peak")
-#: Column counts and the summary's boundary columns, worked out once rather
-#: than from the name lists on every request.
+#: Column count worked out once rather than from the name list on every request.
 _N_BOUNDARY_FEATURES = len(boundary_feature_names())
-_N_PHONE_FEATURES = len(phone_feature_names())
-_SUMMARY_COLUMNS = [boundary_feature_names().index(n) for n in _SUMMARY]
 
 
-def with_shift(rows: np.ndarray, shifts_s: np.ndarray) -> np.ndarray:
-    """Boundary rows and the corrector's shift of each: the boundary
-    classifier's input."""
-    return np.column_stack([rows, shifts_s]).astype(np.float32)
+def classifier_feature_names() -> list[str]:
+    """Names of :func:`classifier_rows`' columns."""
+    return boundary_feature_names() + ["shift", "spread_s", "left_llr", "right_llr"]
 
 
-def phone_features(rows: np.ndarray, at: list[int], shifts_s: np.ndarray,
-                   units: list[tuple[str, float, float]], llr: list[float],
-                   boundary_scores: np.ndarray) -> np.ndarray:
-    """Feature rows for every unit (pauses included; callers keep the phones').
+def classifier_rows(found: Evidence, shifts_s: np.ndarray) -> np.ndarray:
+    """The boundary classifier's input: each boundary's row, the corrector's
+    shift of it, the posterior's spread there and the log-likelihood ratios of
+    the units it separates."""
+    llr = np.asarray(found.llr, dtype=float)
+    at = np.asarray(found.at, dtype=int)
+    return np.column_stack([found.rows, shifts_s, found.spread_s, llr[at],
+                            llr[at + 1]]).astype(np.float32)
 
-    Parameters
-    ----------
-    rows, at
-        :func:`boundary_features`' output.
-    shifts_s : np.ndarray
-        The corrector's shift of each boundary (``(len(at),)``).
-    boundary_scores : np.ndarray
-        The boundary classifier's raw score of each boundary (right after
-        correction or not).
-    llr : list of float
-        Each unit's mean log-likelihood ratio against a free phone loop (0 for pauses).
-    """
-    summary = _SUMMARY_COLUMNS
-    out = np.full((len(units), _N_PHONE_FEATURES), np.nan, dtype=np.float32)
-    out[:, 0] = [_PHONE_ID[base_phone(u[0])] for u in units]
-    out[:, 1] = [_CLASS_ID[BROAD_CLASSES[base_phone(u[0])]] for u in units]
-    out[:, 2] = [u[2] - u[1] for u in units]
-    out[:, 3] = llr
-    out[:, 6] = out[:, 7] = 0.0
-    s = len(_SUMMARY)
-    for k, i in enumerate(at):  # boundary k ends unit i and starts unit i + 1
-        out[i, 5], out[i, 7] = shifts_s[k], 1.0
-        out[i, 8 + s:8 + 2 * s] = rows[k, summary]
-        out[i + 1, 4], out[i + 1, 6] = shifts_s[k], 1.0
-        out[i + 1, 8:8 + s] = rows[k, summary]
-    col = 8 + 2 * s
-    out[1:, col] = out[:-1, 0]       # the unit before: its phone, class, duration
-    out[:-1, col + 1] = out[1:, 0]   # and the one after
-    out[1:, col + 2] = out[:-1, 1]
-    out[:-1, col + 3] = out[1:, 1]
-    out[1:, col + 4] = out[:-1, 2]
-    out[:-1, col + 5] = out[1:, 2]
-    for k, i in enumerate(at):
-        out[i, col + 7] = boundary_scores[k]
-        out[i + 1, col + 6] = boundary_scores[k]
-    out[:, col + 8] = np.fmin(out[:, col + 6], out[:, col + 7])
-    return out
+
+def log_sigmoid(scores: np.ndarray) -> np.ndarray:
+    """log(1 / (1 + exp(-scores))), computed stably: a raw score's log-probability."""
+    return -np.logaddexp(0.0, -np.asarray(scores, dtype=float))
+
+
+def phone_and_word_scores(found: Evidence, boundary_scores: np.ndarray, missing_logp: float,
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The calibrators' inputs: per unit (phones and pauses, ``found.units``),
+    the sum of its two boundaries' log-probabilities of being right; per found
+    word, that of its start and its end. A side touching nothing counts
+    ``missing_logp``."""
+    start = np.full(len(found.units), missing_logp)
+    end = np.full(len(found.units), missing_logp)
+    at = np.asarray(found.at, dtype=int)
+    logp = log_sigmoid(boundary_scores)
+    end[at], start[at + 1] = logp, logp
+    words = np.array([start[first] + end[last] for first, last in found.words])
+    return start + end, words
 
 
 @dataclass(frozen=True)
@@ -230,15 +206,25 @@ class Calibration:
 
 @dataclass(frozen=True)
 class BoundaryModel:
-    """The corrector and the phone and word calibrators
-    (:class:`~vowelseg.boundaries.trees.Trees`, raw scores)."""
+    """The corrector and the boundary classifier (:class:`~vowelseg.boundaries.trees.Trees`,
+    raw scores), and the calibrations of the phone and word scores
+    (:func:`phone_and_word_scores`): vowels have their own (the boundaries
+    around a vowel, often against an approximant or another vowel, are right
+    less often than their scores alone say).
+
+    Attributes
+    ----------
+    missing_logp : float
+        The log-probability counted for a side of a unit that touches nothing
+        (the mean over the training boundaries).
+    """
 
     corrector: Trees
     boundary_classifier: Trees
-    phone_classifier: Trees
     phone_calibration: Calibration
-    word_classifier: Trees
+    vowel_calibration: Calibration
     word_calibration: Calibration
+    missing_logp: float
     card: dict
 
     def shifts(self, rows: np.ndarray) -> np.ndarray:
@@ -247,36 +233,15 @@ class BoundaryModel:
             return np.zeros(0)
         return np.clip(self.corrector.predict(rows), -MAX_SHIFT_S, MAX_SHIFT_S)
 
-    def boundary_scores(self, rows: np.ndarray, shifts_s: np.ndarray) -> np.ndarray:
+    def boundary_scores(self, found: Evidence, shifts_s: np.ndarray) -> np.ndarray:
         """Raw score, per boundary, of its being right after correction."""
-        if not len(rows):
+        if not len(found.rows):
             return np.zeros(0)
-        return self.boundary_classifier.predict(with_shift(rows, shifts_s))
-
-    def phone_probability(self, rows: np.ndarray) -> np.ndarray:
-        if not len(rows):
-            return np.zeros(0)
-        return self.phone_calibration(self.phone_classifier.predict(rows))
-
-    def word_probability(self, rows: np.ndarray) -> np.ndarray:
-        if not len(rows):
-            return np.zeros(0)
-        return self.word_calibration(self.word_classifier.predict(rows))
+        return self.boundary_classifier.predict(classifier_rows(found, shifts_s))
 
 
-def word_features(phone_rows: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """A word's row: its first phone's and its last phone's rows side by side,
-    and its phone count (``spans``: each word's first and last unit index)."""
-    width = phone_rows.shape[1]
-    out = np.zeros((len(spans), 2 * width + 1), dtype=np.float32)
-    for k, (first, last) in enumerate(spans):
-        out[k, :width] = phone_rows[first]
-        out[k, width:2 * width] = phone_rows[last]
-        out[k, -1] = last - first + 1
-    return out
-
-
-_ENSEMBLES = ("corrector", "boundary_classifier", "phone_classifier", "word_classifier")
+_ENSEMBLES = ("corrector", "boundary_classifier")
+_CALIBRATIONS = ("phone_calibration", "vowel_calibration", "word_calibration")
 
 
 def save(model: BoundaryModel, path: Path) -> None:
@@ -284,9 +249,10 @@ def save(model: BoundaryModel, path: Path) -> None:
     arrays = {}
     for name in _ENSEMBLES:
         arrays |= getattr(model, name).arrays(f"{name}.")
-    for name in ("phone_calibration", "word_calibration"):
+    for name in _CALIBRATIONS:
         arrays[f"{name}.x"] = np.array(getattr(model, name).x)
         arrays[f"{name}.y"] = np.array(getattr(model, name).y)
+    arrays["missing_logp"] = np.array(model.missing_logp)
     arrays["card"] = np.array(json.dumps(model.card))
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
@@ -295,15 +261,17 @@ def save(model: BoundaryModel, path: Path) -> None:
 def load(path: Path) -> BoundaryModel:
     """A model :func:`save` wrote."""
     with np.load(path, allow_pickle=False) as arrays:
+        if "missing_logp" not in arrays:
+            raise ModelError(f"{path} is a boundary model of an older vowelseg (separate phone "
+                             "and word classifiers): fit it again with vowelseg fit-boundaries")
         trees = {name: Trees.from_arrays(arrays, f"{name}.") for name in _ENSEMBLES}
         calibrations = {name: Calibration(tuple(arrays[f"{name}.x"].tolist()),
                                           tuple(arrays[f"{name}.y"].tolist()))
-                        for name in ("phone_calibration", "word_calibration")}
+                        for name in _CALIBRATIONS}
         card = json.loads(str(arrays["card"]))
+        missing_logp = float(arrays["missing_logp"])
     return BoundaryModel(trees["corrector"], trees["boundary_classifier"],
-                         trees["phone_classifier"],
-                         calibrations["phone_calibration"], trees["word_classifier"],
-                         calibrations["word_calibration"], card)
+                         **calibrations, missing_logp=missing_logp, card=card)
 
 
 def path_for(model_path: Path) -> Path:
@@ -375,10 +343,12 @@ def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segment
     confidences replaced by the calibrated probabilities that both their
     boundaries lie within :data:`RIGHT_WITHIN_S` of a careful labeller's."""
     shifts = model.shifts(found.rows)
-    unit_rows = phone_features(found.rows, found.at, shifts, found.units, found.llr,
-                               model.boundary_scores(found.rows, shifts))
-    phone_p = model.phone_probability(unit_rows)
-    word_p = iter(model.word_probability(word_features(unit_rows, found.words)))
+    phone_s, word_s = phone_and_word_scores(found, model.boundary_scores(found, shifts),
+                                            model.missing_logp)
+    vowel = np.array([BROAD_CLASSES[base_phone(u[0])] == "vowel" for u in found.units],
+                     dtype=bool)
+    phone_p = np.where(vowel, model.vowel_calibration(phone_s), model.phone_calibration(phone_s))
+    word_p = iter(model.word_calibration(word_s))
     # The calibrators learned from words that were spoken; in a word the audio
     # fits badly (an unspoken transcript word, say) phones and word keep its low fit.
     fit = [w.confidence for w in seg.words]

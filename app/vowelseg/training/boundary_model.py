@@ -38,15 +38,15 @@ from vowelseg.boundaries.corrector import (
     Calibration,
     Evidence,
     boundary_feature_names,
-    phone_feature_names,
-    phone_features,
-    with_shift,
-    word_features,
+    classifier_feature_names,
+    classifier_rows,
+    log_sigmoid,
+    phone_and_word_scores,
 )
 from vowelseg.boundaries.corrector import correct as apply_model
 from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.trees import from_lightgbm
-from vowelseg.phones import base_phone
+from vowelseg.phones import BROAD_CLASSES, base_phone
 from vowelseg.result import Segmentation, moved, phone_units, timeline, with_units
 from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
 
@@ -168,15 +168,17 @@ def fit_corrector(examples: Sequence[Example]):  # noqa: ANN201 (lightgbm.Booste
                           CORRECTOR_ROUNDS)
 
 
-def _example_tables(e: Example, shifts: np.ndarray, scores: np.ndarray,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The phone rows and "right" labels of ``e``'s phones, and its words' rows and
-    labels, with ``shifts`` applied."""
+def _example_tables(e: Example, shifts: np.ndarray, scores: np.ndarray, missing_logp: float,
+                    ) -> tuple[np.ndarray, ...]:
+    """The scores (:func:`phone_and_word_scores`) and "right" labels of ``e``'s
+    phones (and which are vowels, 1 or 0) and of its words, with ``shifts``
+    applied and ``scores`` the boundary classifier's."""
     units = moved(e.found.units, e.found.at, shifts)
-    rows = phone_features(e.found.rows, e.found.at, shifts, e.found.units, e.found.llr, scores)
+    phone_scores, word_scores = phone_and_word_scores(e.found, scores, missing_logp)
     right = phones_right(units, e.reference)
     phone = np.array([u[0] != "SIL" for u in e.found.units])
-    return (rows[phone], right[phone], word_features(rows, e.found.words),
+    vowel = np.array([BROAD_CLASSES[base_phone(u[0])] == "vowel" for u in e.found.units])
+    return (phone_scores[phone], right[phone], vowel[phone].astype(float), word_scores,
             words_right(with_units(e.seg, units, e.found.phone_units), e.words))
 
 
@@ -196,36 +198,29 @@ def isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
                        tuple(float(y) for y in fit.y_thresholds_))
 
 
-def _word_names() -> list[str]:
-    names = phone_feature_names()
-    return [f"first_{n}" for n in names] + [f"last_{n}" for n in names] + ["phones"]
-
-
 def fit(examples: Sequence[Example], say: Callable[[str], None] | None = None,
         ) -> BoundaryModel:
     """The boundary model from held-out examples of several speakers (the
-    calibration maps from the classifiers' out-of-speaker scores)."""
+    calibration maps from the boundary classifier's out-of-speaker scores)."""
     speakers = sorted({e.speaker for e in examples})
     corrector = fit_corrector(examples)
     oof_shift = _out_of_speaker_shifts(examples, speakers)
     b_rows, b_right, b_groups = _boundary_table(examples, oof_shift)
-    b_names = boundary_feature_names() + ["shift"]
-    b_scores = _out_of_speaker_scores(b_rows, b_right, b_groups, b_names)
+    names = classifier_feature_names()
+    b_scores = _out_of_speaker_scores(b_rows, b_right, b_groups, names)
+    missing_logp = float(log_sigmoid(b_scores).mean())
     oof_scores, first = {}, 0
     for e in examples:
         oof_scores[e.utt_id] = b_scores[first:first + len(e.found.at)]
         first += len(e.found.at)
-    phone_rows, phone_right, word_rows, word_right, groups = _tables(examples, oof_shift,
-                                                                     oof_scores)
-    phone_scores = _out_of_speaker_scores(phone_rows, phone_right, groups[0],
-                                          phone_feature_names())
-    word_scores = _out_of_speaker_scores(word_rows, word_right, groups[1], _word_names())
+    phone_scores, phone_right, vowels, word_scores, word_right = _tables(
+        examples, oof_shift, oof_scores, missing_logp)
+    vowel = vowels == 1
     model = BoundaryModel(
-        from_lightgbm(corrector), from_lightgbm(fit_classifier(b_rows, b_right, b_names)),
-        from_lightgbm(fit_classifier(phone_rows, phone_right, phone_feature_names())),
-        isotonic(phone_scores, phone_right),
-        from_lightgbm(fit_classifier(word_rows, word_right, _word_names())),
-        isotonic(word_scores, word_right),
+        from_lightgbm(corrector), from_lightgbm(fit_classifier(b_rows, b_right, names)),
+        isotonic(phone_scores[~vowel], phone_right[~vowel]),
+        isotonic(phone_scores[vowel], phone_right[vowel]), isotonic(word_scores, word_right),
+        missing_logp,
         card={"speakers": speakers, "utterances": len(examples),
               "boundaries": int(sum(np.isfinite(e.targets).sum() for e in examples))})
     if say:
@@ -249,25 +244,23 @@ def _out_of_speaker_shifts(examples: Sequence[Example], speakers: Sequence[str],
 
 def _boundary_table(examples: Sequence[Example], shifts: dict[str, np.ndarray],
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boundary rows with their shifts, whether each is right after the shift
-    (within :data:`RIGHT_WITHIN_S`; one with no labelled counterpart is not),
-    and their speakers."""
-    rows = np.concatenate([with_shift(e.found.rows, shifts[e.utt_id]) for e in examples])
+    """Boundary classifier rows (:func:`classifier_rows`), whether each boundary
+    is right after the shift (within :data:`RIGHT_WITHIN_S`; one with no
+    labelled counterpart is not), and their speakers."""
+    rows = np.concatenate([classifier_rows(e.found, shifts[e.utt_id]) for e in examples])
     error = np.concatenate([np.abs(e.targets - shifts[e.utt_id]) for e in examples])
     right = (np.nan_to_num(error, nan=1.0) <= RIGHT_WITHIN_S).astype(float)
     groups = np.concatenate([[e.speaker] * len(e.found.at) for e in examples])
     return rows, right, groups
 
 
-def _tables(examples: Sequence[Example], shifts: dict[str, np.ndarray],  # noqa: ANN202
-            scores: dict[str, np.ndarray]):
-    tables = [_example_tables(e, shifts[e.utt_id], scores[e.utt_id]) for e in examples]
-    phone_groups = np.concatenate([[e.speaker] * len(t[0]) for e, t in zip(examples, tables,
-                                                                          strict=True)])
-    word_groups = np.concatenate([[e.speaker] * len(t[2]) for e, t in zip(examples, tables,
-                                                                         strict=True)])
-    return (*(np.concatenate([t[k] for t in tables]) for k in range(4)),
-            (phone_groups, word_groups))
+def _tables(examples: Sequence[Example], shifts: dict[str, np.ndarray],
+            scores: dict[str, np.ndarray], missing_logp: float,
+            ) -> tuple[np.ndarray, ...]:
+    """:func:`_example_tables` of every example, concatenated."""
+    tables = [_example_tables(e, shifts[e.utt_id], scores[e.utt_id], missing_logp)
+              for e in examples]
+    return tuple(np.concatenate([t[k] for t in tables]) for k in range(5))
 
 
 def _out_of_speaker_scores(rows: np.ndarray, labels: np.ndarray, groups: np.ndarray,
