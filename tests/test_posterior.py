@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from vowelseg.align.graph import build_graph, path_segments
 from vowelseg.bench import metrics as bench
-from vowelseg.boundaries.posterior import boundary_frames, crossing_mean
+from vowelseg.boundaries.posterior import boundary_posteriors, crossing_moments
 from vowelseg.hmm.model import SYNTHETIC_MODEL
 from vowelseg.hmm.viterbi import viterbi
 from vowelseg.pipeline import Options, load_resources, segment
@@ -23,21 +23,21 @@ def test_crossing_follows_the_evidence():
     # 30 frames: the first 12 fit state 0 far better, the rest state 1
     emit = np.zeros((30, 2))
     emit[:12, 1] = emit[12:, 0] = -8.0
-    assert crossing_mean(emit, STAY, LEAVE, 0) == pytest.approx(12.0, abs=0.01)
+    assert crossing_moments(emit, STAY, LEAVE, 0)[0] == pytest.approx(12.0, abs=0.01)
 
 
 def test_crossing_without_evidence_is_the_middle_and_weak_evidence_pulls_part_way():
     flat = np.zeros((31, 2))  # pinned at both ends, every crossing frame equally likely
-    assert crossing_mean(flat, STAY, LEAVE, 0) == pytest.approx(15.5, abs=0.01)
+    assert crossing_moments(flat, STAY, LEAVE, 0)[0] == pytest.approx(15.5, abs=0.01)
     weak = flat.copy()
     weak[:8, 1] = weak[8:, 0] = -0.1  # evidence too weak to decide alone
-    assert 8.0 < crossing_mean(weak, STAY, LEAVE, 0) < 15.5
+    assert 8.0 < crossing_moments(weak, STAY, LEAVE, 0)[0] < 15.5
 
 
 def test_a_chain_that_cannot_fit_says_so():
     emit = np.zeros((5, 2))
     emit[:, 1] = -np.inf  # state 1 may not occupy any frame, yet must end the chain
-    assert crossing_mean(emit, STAY, LEAVE, 0) == -1.0
+    assert crossing_moments(emit, STAY, LEAVE, 0)[0] == -1.0
 
 
 def test_windows_stay_within_reach_of_the_boundary_around_a_long_pause():
@@ -56,7 +56,7 @@ def test_windows_stay_within_reach_of_the_boundary_around_a_long_pause():
         asked.append(end - first)
         return loglik[first:end][:, columns]
 
-    starts = boundary_frames(graph, path, emissions, scale=1.0, reach_frames=50)
+    starts = boundary_posteriors(graph, path, emissions, scale=1.0, reach_frames=50)[0]
     assert max(asked) <= 100 and len(asked) == 6
     # evidence this sharp leaves every boundary where the path put it
     edges = [a for _, a, _ in path_segments(graph, path)]

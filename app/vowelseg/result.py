@@ -104,7 +104,7 @@ def build_segmentation(
     ``frame_llr`` (per frame, the aligned state's log-likelihood minus the best
     state's) gives each phone its confidence; without it all are 1.
     ``run_starts`` (per run of the path, a fractional start frame, e.g. from
-    :func:`vowelseg.boundaries.posterior.boundary_frames`) places the boundaries; without it
+    :func:`vowelseg.boundaries.posterior.boundary_posteriors`) places the boundaries; without it
     they are the path's frame edges.
     """
     n_frames = len(path)

@@ -39,7 +39,7 @@ import numpy as np
 
 from vowelseg.boundaries.trees import Trees
 from vowelseg.errors import ModelError
-from vowelseg.phones import BROAD_CLASSES, PHONES, base_phone
+from vowelseg.phones import BROAD_CLASSES, PHONES, base_phone, phone_class
 from vowelseg.result import (
     CONFIDENCE_SCALE_NATS,
     LOW_CONFIDENCE,
@@ -174,6 +174,11 @@ def classifier_rows(found: Evidence, shifts_s: np.ndarray) -> np.ndarray:
 def log_sigmoid(scores: np.ndarray) -> np.ndarray:
     """log(1 / (1 + exp(-scores))), computed stably: a raw score's log-probability."""
     return -np.logaddexp(0.0, -np.asarray(scores, dtype=float))
+
+
+def vowel_units(units: list[tuple[str, float, float]]) -> np.ndarray:
+    """Which units are vowels (they have their own calibration), ``(len(units),)`` bool."""
+    return np.array([phone_class(u[0]) == "vowel" for u in units], dtype=bool)
 
 
 def phone_and_word_scores(found: Evidence, boundary_scores: np.ndarray, missing_logp: float,
@@ -345,8 +350,7 @@ def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segment
     shifts = model.shifts(found.rows)
     phone_s, word_s = phone_and_word_scores(found, model.boundary_scores(found, shifts),
                                             model.missing_logp)
-    vowel = np.array([BROAD_CLASSES[base_phone(u[0])] == "vowel" for u in found.units],
-                     dtype=bool)
+    vowel = vowel_units(found.units)
     phone_p = np.where(vowel, model.vowel_calibration(phone_s), model.phone_calibration(phone_s))
     word_p = iter(model.word_calibration(word_s))
     # The calibrators learned from words that were spoken; in a word the audio

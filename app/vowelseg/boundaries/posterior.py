@@ -94,20 +94,6 @@ def crossing_moments(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
     return mean, np.sqrt(spread / total)
 
 
-@numba.njit(cache=True, nogil=True)
-def crossing_mean(emit: np.ndarray, stay: np.ndarray, leave: np.ndarray,
-                  k: int) -> float:  # pragma: no cover
-    """The mean of :func:`crossing_moments` (-1 if the chain cannot fit)."""
-    return crossing_moments(emit, stay, leave, k)[0]
-
-
-def boundary_frames(graph: AlignmentGraph, path: np.ndarray, emissions: WindowEmissions,
-                    scale: float, context_phones: int = 2,
-                    reach_frames: int = 200) -> np.ndarray:
-    """The starts of :func:`boundary_posteriors`."""
-    return boundary_posteriors(graph, path, emissions, scale, context_phones, reach_frames)[0]
-
-
 def boundary_posteriors(graph: AlignmentGraph, path: np.ndarray,
                         emissions: WindowEmissions, scale: float, context_phones: int = 2,
                         reach_frames: int = 200) -> tuple[np.ndarray, np.ndarray]:

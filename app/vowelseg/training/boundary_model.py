@@ -42,11 +42,12 @@ from vowelseg.boundaries.corrector import (
     classifier_rows,
     log_sigmoid,
     phone_and_word_scores,
+    vowel_units,
 )
 from vowelseg.boundaries.corrector import correct as apply_model
 from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.trees import from_lightgbm
-from vowelseg.phones import BROAD_CLASSES, base_phone
+from vowelseg.phones import base_phone
 from vowelseg.result import Segmentation, moved, phone_units, timeline, with_units
 from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
 
@@ -171,14 +172,13 @@ def fit_corrector(examples: Sequence[Example]):  # noqa: ANN201 (lightgbm.Booste
 def _example_tables(e: Example, shifts: np.ndarray, scores: np.ndarray, missing_logp: float,
                     ) -> tuple[np.ndarray, ...]:
     """The scores (:func:`phone_and_word_scores`) and "right" labels of ``e``'s
-    phones (and which are vowels, 1 or 0) and of its words, with ``shifts``
+    phones (and which are vowels) and of its words, with ``shifts``
     applied and ``scores`` the boundary classifier's."""
     units = moved(e.found.units, e.found.at, shifts)
     phone_scores, word_scores = phone_and_word_scores(e.found, scores, missing_logp)
     right = phones_right(units, e.reference)
     phone = np.array([u[0] != "SIL" for u in e.found.units])
-    vowel = np.array([BROAD_CLASSES[base_phone(u[0])] == "vowel" for u in e.found.units])
-    return (phone_scores[phone], right[phone], vowel[phone].astype(float), word_scores,
+    return (phone_scores[phone], right[phone], vowel_units(e.found.units)[phone], word_scores,
             words_right(with_units(e.seg, units, e.found.phone_units), e.words))
 
 
@@ -215,11 +215,10 @@ def fit(examples: Sequence[Example], say: Callable[[str], None] | None = None,
         first += len(e.found.at)
     phone_scores, phone_right, vowels, word_scores, word_right = _tables(
         examples, oof_shift, oof_scores, missing_logp)
-    vowel = vowels == 1
     model = BoundaryModel(
         from_lightgbm(corrector), from_lightgbm(fit_classifier(b_rows, b_right, names)),
-        isotonic(phone_scores[~vowel], phone_right[~vowel]),
-        isotonic(phone_scores[vowel], phone_right[vowel]), isotonic(word_scores, word_right),
+        isotonic(phone_scores[~vowels], phone_right[~vowels]),
+        isotonic(phone_scores[vowels], phone_right[vowels]), isotonic(word_scores, word_right),
         missing_logp,
         card={"speakers": speakers, "utterances": len(examples),
               "boundaries": int(sum(np.isfinite(e.targets).sum() for e in examples))})
