@@ -18,7 +18,7 @@ from vowelseg.options import Options
 def bench(args: argparse.Namespace) -> int:
     from vowelseg.bench import metrics as bench
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.training.corpus import read_corpus, speaker_of
+    from vowelseg.training.corpus import read_corpus
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
@@ -49,11 +49,10 @@ def bench(args: argparse.Namespace) -> int:
                    else "the other speakers")
         print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
               f"speaker-held-out (prior adapted on {trained}, each speaker in turn)")
-        speakers = {speaker_of(u) for u in utterances}
-        from vowelseg.training.boundary_model import MIN_SPEAKERS
+        from vowelseg.training.boundary_model import enough_speakers
 
         if (resources.boundaries is not None and options.correct_boundaries
-                and len(speakers) >= MIN_SPEAKERS):
+                and enough_speakers(utterances)):
             return _bench_boundary_model(args, utterances, resources, options, recipe, say)
         tally = bench.run_heldout(utterances, prior_path, options, config, progress=say,
                                   train_speakers=args.train_speakers)

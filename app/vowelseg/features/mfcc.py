@@ -17,6 +17,8 @@ import scipy.fft
 import scipy.special
 
 ANALYSIS_RATE = 16000
+#: Frames whose spectrum is computed at a time (memory stays proportional to the output).
+BLOCK_FRAMES = 8192
 #: Per-utterance feature normalisations (``FeatureConfig.normalisation``).
 NORMALISATIONS = ("mvn", "heq")
 
@@ -222,13 +224,13 @@ def _power_blocks(samples: np.ndarray, config: FeatureConfig,
 def power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """The power spectrogram :func:`log_mel` starts from, ``(n_frames, n_fft // 2 + 1)``
     float32: computed once, it serves every warp VTLN tries (``power=``)."""
-    blocks = [power for _, _, power in _power_blocks(samples, config, 8192)]
+    blocks = [power for _, _, power in _power_blocks(samples, config, BLOCK_FRAMES)]
     return np.concatenate(blocks) if blocks else np.zeros(
         (0, _stft_geometry(config)[1] // 2 + 1), dtype=np.float32)
 
 
 def log_mel(samples: np.ndarray, config: FeatureConfig,
-            block_frames: int = 8192,
+            block_frames: int = BLOCK_FRAMES,
             spans: list[tuple[int, int]] | None = None, warp: float = 1.0,
             power: np.ndarray | None = None) -> np.ndarray:
     """Log mel power spectrogram, shape ``(n_mels, n_frames)``.

@@ -147,16 +147,12 @@ def _page() -> str:
     return (WEB_DIR / "index.html").read_text()
 
 
-def _licence(resources: Resources) -> str:
-    """The loaded model's licence, from its card."""
-    return resources.model.card.get("licence", "not stated")
-
-
 def _resources(app: FastAPI) -> Resources:
     """The model and lexicon, loaded on first use (the lifespan does it at start-up)
-    and kept with the app."""
+    and kept with the app, with the model's licence from its card."""
     if app.state.resources is None:
         app.state.resources = load_resources(app.state.model_path)
+        app.state.model_licence = app.state.resources.model.card.get("licence", "not stated")
     return app.state.resources
 
 
@@ -172,9 +168,10 @@ def _gate(app: FastAPI) -> Gate:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    resources = await run_in_threadpool(_resources, app)  # load before the first request
+    await run_in_threadpool(_resources, app)  # load before the first request
     _gate(app)
-    log.info("model %s loaded; its licence: %s", app.state.model_path.name, _licence(resources))
+    log.info("model %s loaded; its licence: %s", app.state.model_path.name,
+             app.state.model_licence)
     yield
 
 
@@ -248,7 +245,7 @@ async def health(request: Request) -> dict:
     """Liveness, the loaded model and the alignment slots in use."""
     app, gate = request.app, _gate(request.app)
     return {"status": "ok", "version": __version__, "model": app.state.model_path.name,
-            "model_licence": _licence(_resources(app)),
+            "model_licence": app.state.model_licence,  # set when the model is loaded
             "running": gate.running, "waiting": gate.waiting,
             "max_concurrent": app.state.settings.max_concurrent,
             "max_queue": app.state.settings.max_queue}
@@ -374,6 +371,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.model_path = resolve_model(settings.model)
     app.state.resources = None
+    app.state.model_licence = None
     app.state.gates = {}
     app.middleware("http")(_request_frame)
     app.add_exception_handler(VowelsegError, _user_error)

@@ -58,6 +58,13 @@ if TYPE_CHECKING:
 #: fitted on scores of models that left one speaker out, each needing two
 #: speakers besides it.
 MIN_SPEAKERS = 3
+
+
+def enough_speakers(utterances: Sequence[Utterance]) -> bool:
+    """Whether a corpus has the :data:`MIN_SPEAKERS` a boundary model needs."""
+    return len({speaker_of(u) for u in utterances}) >= MIN_SPEAKERS
+
+
 #: Boundaries further than this from the labeller's are not corrector targets, s.
 TARGET_REACH_S = 0.05
 

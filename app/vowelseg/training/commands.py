@@ -94,7 +94,7 @@ def fit_boundaries(args: argparse.Namespace) -> int:
     from vowelseg.boundaries.corrector import path_for, save
     from vowelseg.hmm.model import load_model
     from vowelseg.training import boundary_model
-    from vowelseg.training.corpus import read_corpus, speaker_of
+    from vowelseg.training.corpus import read_corpus
 
     model = load_model(args.model)
     utterances = read_corpus(Path(args.corpus))
@@ -103,7 +103,7 @@ def fit_boundaries(args: argparse.Namespace) -> int:
         return (f"{shown_path(args.model)} was not adapted on {args.corpus}: its card names no "
                 "speaker of it, so there are no held-out alignments to learn from")
     prior_path, config, _ = recipe
-    if len({speaker_of(u) for u in utterances}) < boundary_model.MIN_SPEAKERS:
+    if not boundary_model.enough_speakers(utterances):
         return (f"{args.corpus} has fewer than {boundary_model.MIN_SPEAKERS} speakers: the "
                 "boundary model's "
                 "calibration is fitted on scores from models that left one speaker out, "
