@@ -65,21 +65,55 @@ def klatt_errors(snr_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 def test_klatt_vowels_are_measured_within_a_few_percent():
     ours, praat = klatt_errors()
-    median, p90 = np.median(ours, axis=0), np.percentile(ours, 90, axis=0)
-    noisy, _ = klatt_errors(snr_db=20.0)
-    # the README's figures (pytest -s prints them); measured: median 1.75 / 0.64 / 0.52 %,
-    # 90th percentile 3.6 / 2.2 %; Praat's defaults 1.56 / 1.00 / 0.99 %; noisy 2.05 / 1.36 / 1.05
+    noisy, praat_noisy = klatt_errors(snr_db=20.0)
+    # the README's figures (pytest -s prints them); measured: median 1.60 / 1.00 / 1.01 %,
+    # 90th percentile 3.6 / 2.1 / 1.4 %; Praat's defaults 1.56 / 1.00 / 0.99 %, 3.7 / 2.1 /
+    # 1.4 %; 20 dB SNR 2.52 / 1.36 / 1.14 %, Praat's defaults 3.39 / 2.20 / 1.65 %
     for label, errors in (("vowelseg", ours), ("Praat's defaults", praat),
-                          ("vowelseg, 20 dB SNR", noisy)):
+                          ("vowelseg, 20 dB SNR", noisy), ("Praat's defaults, 20 dB SNR",
+                                                          praat_noisy)):
         print(f"Klatt vowels, {label}: median error F1-F3 "
               + " / ".join(f"{x:.2f}" for x in np.median(errors, axis=0))
               + " %, 90th percentile " + " / ".join(f"{x:.1f}" for x in
-                                                   np.percentile(errors, 90, axis=0)) + " %")
+                                                   np.percentile(errors, 90, axis=0))
+              + " %, mean " + " / ".join(f"{x:.2f}" for x in np.mean(errors, axis=0)) + " %")
+    median, p90 = np.median(ours, axis=0), np.percentile(ours, 90, axis=0)
     assert median[0] <= 3.0 and median[1] <= 2.0 and median[2] <= 2.0, median
     assert p90[0] <= 6.0 and p90[1] <= 6.0, p90
-    # Praat's defaults: median 1.6 / 1.0 / 1.0 %
-    assert (median <= np.median(praat, axis=0) + 0.25).all(), (median, np.median(praat, axis=0))
-    assert (np.median(noisy, axis=0) <= median + 1.0).all(), np.median(noisy, axis=0)
+    # no worse than Praat's defaults, to the figures' resolution: Praat's own median
+    # F1 error is 1.59 % instead of 1.56 % when its Sound is cut round the vowel, and
+    # 1.54-1.66 % with the audio shifted by a few samples (docs/experiments.md)
+    assert (median <= np.median(praat, axis=0) + 0.1).all(), (median, np.median(praat, axis=0))
+    assert (p90 <= np.percentile(praat, 90, axis=0) + 0.1).all(), p90
+    assert (np.mean(ours, axis=0) <= np.mean(praat, axis=0) + 0.1).all()
+    noisy_median = np.median(noisy, axis=0)
+    assert (noisy_median <= median + 1.0).all(), noisy_median
+    assert (noisy_median <= np.median(praat_noisy, axis=0)).all(), noisy_median
+
+
+def test_a_steady_vowel_keeps_the_default_ceiling_wherever_it_starts():
+    """Under every ceiling a steady vowel's tracks fit a cubic within a few
+    thousandths; which fitted best flipped with a shift of one sample, and with
+    it the ceiling (5000 or 5500 Hz) and the formants (docs/experiments.md)."""
+    for name in ("ih", "eh", "ae"):
+        y = klatt_vowel(HILLENBRAND_1995[name][0], 120.0)
+        for shift in range(4):
+            got = measure_vowels(np.concatenate([np.zeros(shift), y]), 16000,
+                                 [(0.1 + shift / 16000, 0.4 + shift / 16000)])[0]
+            assert got.ceiling_hz == 5500, (name, shift, got.ceiling_hz)
+
+
+def test_a_vowel_measures_the_same_alone_or_with_the_rest():
+    """Each vowel is analysed on the same samples whichever stretch of the
+    recording was resampled for it: measuring a hand-corrected TextGrid does not
+    move the vowels that were not touched."""
+    y = np.concatenate([klatt_vowel(HILLENBRAND_1995[name][0], 120.0, seconds=0.2)
+                        for name in ("iy", "ah", "uw", "eh")])
+    intervals = [(0.1 + 0.4 * i + 0.013 * i, 0.3 + 0.4 * i) for i in range(4)]
+    together = measure_vowels(y, 16000, intervals, ceiling_hz=5500)
+    for interval, measured in zip(intervals, together, strict=True):
+        alone = measure_vowels(y, 16000, [interval], ceiling_hz=5500)[0]
+        assert alone.track_hz == measured.track_hz, interval
 
 
 def test_a_lone_vowel_keeps_its_formants_under_the_chosen_ceiling():
