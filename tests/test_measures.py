@@ -254,3 +254,71 @@ def test_measure_reads_vowelseg_and_mfa_textgrids_and_refuses_bad_ones(client, t
                                "textgrid": ("a.TextGrid", mfa_bytes)})
     assert reply.status_code == 200
     assert [v["phone"] for v in reply.json()["vowels"]][:2] == ["IY1", "AE1"]
+
+
+FAKE_FAVE_EXTRACT = '''#!{python}
+"""Stands in for new-fave's fave-extract: a track for every vowel of 50 ms or
+more in each TextGrid's phones tier, F1-F3 rising through the vowel."""
+import csv, pathlib, sys
+from praatio import textgrid
+args = sys.argv[1:]
+assert args[0] == "subcorpora" and "--which" in args, args
+out = pathlib.Path(args[args.index("--destination") + 1])
+out.mkdir(parents=True)
+for folder in args[1:args.index("--destination")]:
+    for tg in sorted(pathlib.Path(folder).glob("*.TextGrid")):
+        assert tg.with_suffix(".wav").exists()
+        grid = textgrid.openTextgrid(str(tg), includeEmptyIntervals=False)
+        assert list(grid.tierNames) == ["words", "phones"], grid.tierNames
+        with open(out / (tg.stem + "_tracks.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["F1", "F2", "F3", "time", "rel_time", "dur", "max_formant", "id"])
+            for n, (a, b, label) in enumerate(grid.getTier("phones").entries):
+                if label[-1] in "012" and b - a >= 0.05:
+                    for i in range(5):
+                        rel = 0.002 + i * (b - a - 0.004) / 4
+                        w.writerow([500 + 100 * rel / (b - a), 1500, 2500, a + rel, rel,
+                                    b - a, 5000, f"0-0-{{n}}"])
+'''
+
+
+def test_new_fave_runs_on_our_alignment_and_is_matched_vowel_by_vowel(tmp_path):
+    """``bench-formants --peer new-fave``'s plumbing, with a stand-in for
+    fave-extract (new-fave pins numpy below 2.3, so it is not a test dependency):
+    one folder per speaker, MFA-layout TextGrids, each track matched to its vowel
+    and read at the vowel's middle."""
+    from vowelseg.bench.formants import new_fave
+    from vowelseg.textgrids import read_alignment
+    from vowelseg.training.corpus import Utterance
+
+    y = np.concatenate([klatt_vowel(HILLENBRAND_1995["iy"][0], 120.0),
+                        klatt_vowel(HILLENBRAND_1995["ah"][0], 120.0, seconds=0.04)])
+    sf.write(tmp_path / "a.wav", y, 16000)
+    grid = (tmp_path / "a.TextGrid")
+    from praatio import textgrid
+    tg = textgrid.Textgrid(0.0, len(y) / 16000)
+    tg.addTier(textgrid.IntervalTier("words", [(0.1, 0.4, "he"), (0.6, 0.64, "uh")], 0.0,
+                                     len(y) / 16000))
+    tg.addTier(textgrid.IntervalTier("phones", [(0.1, 0.15, "HH"), (0.15, 0.4, "IY1"),
+                                                (0.6, 0.64, "AH1")], 0.0, len(y) / 16000))
+    tg.save(str(grid), format="long_textgrid", includeBlankSpaces=True)
+    seg = read_alignment(grid.read_text(), len(y) / 16000, 16000)
+    utt = Utterance("spk1/a", tmp_path / "a.wav", "he uh", [], [], len(y) / 16000)
+    fake = tmp_path / "fave-extract"
+    fake.write_text(FAKE_FAVE_EXTRACT.format(python=sys.executable))
+    fake.chmod(0o755)
+    (got,) = new_fave(fake)([utt], [seg])
+    assert [v.phone for v in seg.vowels] == ["IY1", "AH1"]
+    (values, ceiling), short = got
+    assert values == pytest.approx((550.0, 1500.0, 2500.0)) and ceiling == 5000
+    assert short is None  # under 50 ms: new-fave gives no track
+
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no speakers found')\n")
+    with pytest.raises(RuntimeError, match="no speakers found"):
+        new_fave(fake)([utt], [seg])
+    from vowelseg.cli import main
+
+    with pytest.raises(SystemExit, match="needs --fave-extract"):
+        main(["bench-formants", "--peer", "new-fave"])
+    with pytest.raises(SystemExit, match="no such program"):
+        main(["bench-formants", "--peer", "new-fave", "--fave-extract", str(tmp_path / "nope")])

@@ -426,8 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "conditions (default: what transcript_match=approximate uses)")
 
     p = _benchmark(sub, "bench-formants", "vowel formants side by side with FastTrack "
-                   "(fasttrackpy) on the same intervals", "bench_formants")
+                   "(fasttrackpy) or new-fave on the same intervals", "bench_formants")
     p.add_argument("--limit", type=int, default=0, help="first N utterances only")
+    p.add_argument("--peer", choices=("fasttrack", "new-fave"), default="fasttrack",
+                   help="the tool measured beside vowelseg")
+    p.add_argument("--fave-extract", metavar="PATH",
+                   help="new-fave's fave-extract program, for --peer new-fave (new-fave pins "
+                        "numpy below 2.3: install it in its own environment)")
     p.add_argument("--no-heuristics", dest="heuristics", action="store_false",
                    help="run FastTrack without its six heuristics (new-fave runs them)")
 

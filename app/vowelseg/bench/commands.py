@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -362,25 +363,37 @@ def bench_input(args: argparse.Namespace) -> int:
 
 
 def bench_formants(args: argparse.Namespace) -> int:
-    import fasttrackpy  # noqa: F401 (a missing extra is one line from the CLI)
-
     from vowelseg.bench import formants
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.training.corpus import read_corpus
 
+    if args.peer == "new-fave":
+        if not args.fave_extract:
+            raise SystemExit("--peer new-fave needs --fave-extract: the path of new-fave's "
+                             "fave-extract (install new-fave in its own environment: it pins "
+                             "numpy below 2.3)")
+        fave_extract = shutil.which(args.fave_extract) or args.fave_extract
+        if not Path(fave_extract).is_file():
+            raise SystemExit(f"no such program: {args.fave_extract}")
+        peer, name = formants.new_fave(Path(fave_extract)), "new-fave"
+        how = "new-fave's fave-extract, one folder per speaker"
+    else:
+        import fasttrackpy  # noqa: F401 (a missing extra is one line from the CLI)
+
+        peer, name = formants.fasttrack(args.heuristics), "FastTrack"
+        how = f"FastTrack ({'with' if args.heuristics else 'without'} its heuristics)"
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
     options = Options(measures=True)
     print(f"corpus: {args.corpus} ({len(utterances)} utterances); model: "
           f"{shown_path(args.model)}; vowels of {1000 * formants.MIN_TOKEN_S:.0f} ms or more, "
-          f"aligned and measured by vowelseg, then measured by FastTrack "
-          f"({'with' if args.heuristics else 'without'} its heuristics) on the same intervals",
+          f"aligned and measured by vowelseg, then measured by {how} on the same intervals",
           flush=True)
     tokens = formants.compare(utterances, lambda u: segment(u.wav, u.text, resources, options),
-                              args.heuristics, say=lambda s: print(s, file=sys.stderr, flush=True))
-    print(formants.report(tokens))
+                              peer, say=lambda s: print(s, file=sys.stderr, flush=True))
+    print(formants.report(tokens, name))
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"all": formants.agreement(tokens),
+            {"peer": name, "all": formants.agreement(tokens),
              "tokens": [dataclasses.asdict(t) for t in tokens]}, indent=1) + "\n")
     return 0

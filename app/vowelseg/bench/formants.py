@@ -1,24 +1,37 @@
-"""Vowel measurements side by side with a peer: FastTrack (fasttrackpy).
+"""Vowel measurements side by side with a peer on the same intervals.
 
 Every utterance of a TIMIT-format folder is aligned and measured by
-:func:`vowelseg.pipeline.segment`; FastTrack is then run on the same vowel
-intervals, the way its own ``process_audio_textgrid`` runs on a TextGrid (the
-vowel and half a window each side; 20 ceilings from 4000 to 7000 Hz; a DCT
-smoother of order 5; log-MSE loss over F1-F4; its six heuristics, as new-fave
-runs it, unless told otherwise), and the two tools' midpoint F1-F3 are compared
-token by token. Both read Praat's Burg formants: the comparison is of how the
-ceiling is chosen, not of the analysis.
+:func:`vowelseg.pipeline.segment`; a peer then measures the same vowel
+intervals, and the two tools' midpoint F1-F3 are compared token by token. Both
+peers read Praat's Burg formants, so the comparison is of how the ceiling is
+chosen, not of the analysis.
+
+- FastTrack (fasttrackpy), run the way its own ``process_audio_textgrid`` runs
+  on a TextGrid: the vowel and half a window each side; 20 ceilings from 4000
+  to 7000 Hz; a DCT smoother of order 5; log-MSE loss over F1-F4; its six
+  heuristics, as new-fave runs it, unless told otherwise.
+- new-fave (FAVE's successor, FastTrack inside plus its per-speaker
+  optimisation of the candidate tracks): its ``fave-extract`` command run on the
+  recordings and MFA-layout TextGrids of vowelseg's alignment, one folder per
+  speaker. new-fave pins numpy below 2.3, so it lives in its own environment and
+  is given by the path of its ``fave-extract``.
 """
 
 from __future__ import annotations
 
+import csv
+import os
+import subprocess
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from vowelseg.result import Segmentation
 from vowelseg.training.corpus import Utterance, speaker_of
 
 #: FastTrack's settings for adult voices (fasttrackpy's command-line defaults).
@@ -84,27 +97,115 @@ def fasttrack_midpoint(samples: np.ndarray, sample_rate: int, start_s: float, en
     return (values[0], values[1], values[2]), float(winner.maximum_formant)
 
 
-def compare(utterances: Sequence[Utterance], measure: Callable, heuristics: bool = True,
-            say: Callable[[str], None] | None = None) -> list[Token]:
+#: Per vowel of each utterance: the peer's midpoint F1-F3 and its ceiling, Hz
+#: (None where it measured no value).
+PeerValues = list[list[tuple[tuple[float, float, float], float] | None]]
+Peer = Callable[[Sequence[Utterance], Sequence[Segmentation]], PeerValues]
+
+
+def fasttrack(heuristics: bool = True) -> Peer:
+    """FastTrack on each vowel of at least :data:`MIN_TOKEN_S`, one at a time."""
+    def peer(utterances: Sequence[Utterance], segs: Sequence[Segmentation]) -> PeerValues:
+        out = []
+        for utt, seg in zip(utterances, segs, strict=True):
+            samples, rate = sf.read(utt.wav, dtype="float64", always_2d=True)
+            samples = samples.mean(axis=1)
+            out.append([fasttrack_midpoint(samples, rate, v.start, v.end, heuristics)
+                        if v.end - v.start >= MIN_TOKEN_S else None for v in seg.vowels])
+        return out
+    return peer
+
+
+def _mfa_textgrid(seg: Segmentation, path: Path) -> None:
+    """``words`` and ``phones`` tiers only, in that order: the layout the
+    Montreal Forced Aligner writes and new-fave reads (one speaker)."""
+    from praatio import textgrid
+
+    grid = textgrid.Textgrid(0.0, seg.duration)
+    for name, entries in (("words", [(w.start, w.end, w.word) for w in seg.words if w.found]),
+                          ("phones", [(p.start, p.end, p.phone) for p in seg.phones])):
+        grid.addTier(textgrid.IntervalTier(name, entries, 0.0, seg.duration))
+    grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+
+
+def _track_midpoints(tracks_csv: Path) -> list[tuple[float, float, tuple[float, float, float],
+                                                     float]]:
+    """new-fave's tracks file: per vowel, its start and duration (s), the
+    winning track's Praat F1-F3 interpolated at its middle, and the track's
+    ceiling (Hz)."""
+    vowels: dict[str, list[dict]] = {}
+    with open(tracks_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            vowels.setdefault(row["id"], []).append(row)
+    out = []
+    for rows in vowels.values():
+        times = np.array([float(r["time"]) for r in rows])
+        order = np.argsort(times)
+        # rel_time is the time since the vowel's start
+        start_s, dur_s = float(rows[0]["time"]) - float(rows[0]["rel_time"]), float(rows[0]["dur"])
+        values = tuple(float(np.interp(start_s + dur_s / 2, times[order],
+                                       [float(rows[i][f"F{k}"]) for i in order]))
+                       for k in (1, 2, 3))
+        out.append((start_s, dur_s, values, float(rows[0]["max_formant"])))
+    return out
+
+
+def new_fave(fave_extract: Path) -> Peer:
+    """new-fave's ``fave-extract subcorpora`` on vowelseg's alignments, one
+    folder per speaker (its optimisation fits each speaker's vowels together)."""
+    def peer(utterances: Sequence[Utterance], segs: Sequence[Segmentation]) -> PeerValues:
+        with tempfile.TemporaryDirectory(prefix="vowelseg-new-fave-") as tmp:
+            root = Path(tmp)
+            names = []
+            for utt, seg in zip(utterances, segs, strict=True):
+                folder = root / "in" / speaker_of(utt)
+                folder.mkdir(parents=True, exist_ok=True)
+                name = utt.utt_id.replace("/", "_")
+                os.symlink(Path(utt.wav).resolve(), folder / f"{name}.wav")
+                _mfa_textgrid(seg, folder / f"{name}.TextGrid")
+                names.append(name)
+            command = [str(fave_extract), "subcorpora",
+                       *sorted(str(p) for p in (root / "in").iterdir()),
+                       "--destination", str(root / "out"), "--which", "tracks"]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"{fave_extract} failed ({done.returncode}): "
+                                   + done.stderr.strip()[-2000:])
+            out = []
+            for name, seg in zip(names, segs, strict=True):
+                tracks = root / "out" / f"{name}_tracks.csv"
+                found = _track_midpoints(tracks) if tracks.exists() else []
+                values: list = []
+                for v in seg.vowels:
+                    match = [(vals, ceiling) for start_s, dur_s, vals, ceiling in found
+                             if abs(start_s - v.start) < 0.002
+                             and abs(dur_s - (v.end - v.start)) < 0.002]
+                    values.append(match[0] if match else None)
+                out.append(values)
+        return out
+    return peer
+
+
+def compare(utterances: Sequence[Utterance], measure: Callable[[Utterance], Segmentation],
+            peer: Peer, say: Callable[[str], None] | None = None) -> list[Token]:
     """Both tools on every vowel of at least :data:`MIN_TOKEN_S` that vowelseg
-    measured. ``measure(utterance)`` returns a Segmentation with measures."""
-    tokens = []
+    and the peer measured. ``measure(utterance)`` returns a Segmentation with
+    measures."""
+    segs = []
     for i, utt in enumerate(utterances):
-        seg = measure(utt)
-        samples, rate = sf.read(utt.wav, dtype="float64", always_2d=True)
-        samples = samples.mean(axis=1)
-        for vowel, m in zip(seg.vowels, seg.measures, strict=True):
+        segs.append(measure(utt))
+        if say and (i + 1) % 20 == 0:
+            say(f"{i + 1}/{len(utterances)} utterances aligned and measured")
+    tokens = []
+    for utt, seg, theirs in zip(utterances, segs, peer(utterances, segs), strict=True):
+        for vowel, m, peer_values in zip(seg.vowels, seg.measures, theirs, strict=True):
             ours = m.midpoint_hz
-            if vowel.end - vowel.start < MIN_TOKEN_S or None in ours:
+            if vowel.end - vowel.start < MIN_TOKEN_S or None in ours or peer_values is None:
                 continue
-            theirs, ceiling = fasttrack_midpoint(samples, rate, vowel.start, vowel.end,
-                                                 heuristics)
             tokens.append(Token(utt.utt_id, speaker_of(utt),
                                 seg.words[vowel.word].word if vowel.word >= 0 else "",
-                                vowel.phone, vowel.start, vowel.end, tuple(ours), theirs,
-                                m.ceiling_hz, ceiling))
-        if say and (i + 1) % 20 == 0:
-            say(f"{i + 1}/{len(utterances)} utterances, {len(tokens)} tokens")
+                                vowel.phone, vowel.start, vowel.end, tuple(ours),
+                                peer_values[0], m.ceiling_hz, peer_values[1]))
     return tokens
 
 
@@ -123,7 +224,7 @@ def agreement(tokens: Sequence[Token]) -> dict:
     return out
 
 
-def report(tokens: Sequence[Token], worst: int = 10) -> str:
+def report(tokens: Sequence[Token], peer_name: str = "FastTrack", worst: int = 10) -> str:
     """The agreement overall and per speaker, and the largest disagreements."""
     def line(name: str, figures: dict) -> str:
         return (f"{name:<12} {figures['tokens']:>6} "
@@ -136,14 +237,14 @@ def report(tokens: Sequence[Token], worst: int = 10) -> str:
     lines = [head, "-" * len(head), line("all", agreement(tokens))]
     for speaker in sorted({t.speaker for t in tokens}):
         lines.append(line(speaker, agreement([t for t in tokens if t.speaker == speaker])))
-    lines.append("(%d = median |FastTrack - vowelseg| as % of vowelseg's value)")
+    lines.append(f"(%d = median |{peer_name} - vowelseg| as % of vowelseg's value)")
     for k in (1, 2):
-        lines += ["", f"largest F{k} disagreements (Hz; ceilings vowelseg / FastTrack):"]
+        lines += ["", f"largest F{k} disagreements (Hz; ceilings vowelseg / {peer_name}):"]
         ranked = sorted(tokens, key=lambda t: -abs(t.ours_hz[k - 1] - t.theirs_hz[k - 1]))
         for t in ranked[:worst]:
             lines.append(
                 f"  {t.utt_id:<16} {t.word[:14]:<14} {t.phone:<4} {t.start_s:6.3f}-{t.end_s:6.3f}"
                 f"  vowelseg {'/'.join(f'{v:.0f}' for v in t.ours_hz):<15}"
-                f" FastTrack {'/'.join(f'{v:.0f}' for v in t.theirs_hz):<15}"
+                f" {peer_name} {'/'.join(f'{v:.0f}' for v in t.theirs_hz):<15}"
                 f" {t.our_ceiling_hz:.0f} / {t.their_ceiling_hz:.0f}")
     return "\n".join(lines)
