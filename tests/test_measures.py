@@ -322,3 +322,22 @@ def test_new_fave_runs_on_our_alignment_and_is_matched_vowel_by_vowel(tmp_path):
         main(["bench-formants", "--peer", "new-fave"])
     with pytest.raises(SystemExit, match="no such program"):
         main(["bench-formants", "--peer", "new-fave", "--fave-extract", str(tmp_path / "nope")])
+
+
+def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch):
+    """Each vowel is measured from its own samples, so sharing the vowels among
+    processes (pieces cut on whole seconds) gives the same values."""
+    import vowelseg.measures as measures
+
+    names = list(HILLENBRAND_1995)
+    # a vowel every 1.3 s: the helpers' pieces start seconds into the recording
+    y = np.concatenate([np.pad(klatt_vowel(HILLENBRAND_1995[n][i % 2], (120.0, 220.0)[i % 2],
+                                           seconds=0.2), (0, 14400))
+                        for i, n in enumerate(names)])
+    intervals = [(0.1 + 1.3 * i + 0.0007 * i, 0.3 + 1.3 * i) for i in range(len(names))]
+    phones = [n.upper()[:2] + "1" for n in names]
+    alone = measure_vowels(y, 16000, intervals, ceiling_hz=5500, phones=phones)
+    monkeypatch.setattr(measures, "PARALLEL_MIN_VOWELS", 4)
+    shared = measure_vowels(y, 16000, intervals, ceiling_hz=5500, phones=phones, processes=3)
+    assert shared == alone
+    assert [m.ceiling_hz for m in shared].count(5000) == 1  # ER, under its own ceiling

@@ -93,6 +93,8 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
 
     try:
         transcript = read_transcript(job.transcript)
+        # measured in this process (measure_processes=1): the batch's processes
+        # are the parallelism
         seg = segment(job.audio, transcript, load_resources(Path(model or DEFAULT_MODEL)),
                       Options(measures=job.measures))
     except VowelsegError as exc:

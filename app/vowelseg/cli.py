@@ -117,7 +117,8 @@ def _segment(args: argparse.Namespace) -> int:
                       transcript_match="approximate" if args.approximate else "exact",
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior",
                       speech_check=not args.no_speech_check,
-                      measures=bool(args.measures or {"csv", "chart"} & formats))
+                      measures=bool(args.measures or {"csv", "chart"} & formats),
+                      measure_processes=os.cpu_count() or 1)
     resources = load_resources(args.model)
     failed = 0
     for audio_path, transcript in pairs:
@@ -161,7 +162,7 @@ def _measure(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise TranscriptError(f"cannot read the TextGrid {args.textgrid}: "
                               f"{exc.strerror or exc}") from exc
-    seg = measure(Path(args.audio), textgrid, args.tier)
+    seg = measure(Path(args.audio), textgrid, args.tier, processes=os.cpu_count() or 1)
     targets = {name: getattr(args, name) for name in ("json", "chart", "csv")}
     for name, target in targets.items():
         if target:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import fractions
 import functools
+import multiprocessing
 import statistics
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +54,10 @@ CEILING_TOKENS = 40
 RELABELLED = 0.2
 #: Shortest vowel measured, seconds.
 MIN_VOWEL_S = 0.03
+#: Vowels a recording needs before :func:`measure_vowels` shares them among
+#: processes (about 6 minutes of speech): starting one (importing numpy, Praat
+#: and scipy) takes about 1.3 s, and each process gets at least half this many.
+PARALLEL_MIN_VOWELS = 1500
 #: Points where formants are reported besides the 11-point track.
 POINTS = (0.2, 0.5, 0.8)
 #: Pitch range searched, Hz (the floor is Praat's default: 60 Hz cost a third
@@ -165,11 +171,10 @@ def _lowpass_taps(up: int, down: int) -> np.ndarray:
     return scipy.signal.firwin(n, 1.0 / max(up, down), window=("kaiser", 10.0)) * up
 
 
-def resampled(samples: np.ndarray, sample_rate: int, rate: float, start_s: float,
-              end_s: float) -> Stretch:
-    """``samples`` from ``start_s`` to ``end_s`` (clipped to the recording) at
-    ``rate``. The resampler is given :data:`_RESAMPLE_MARGIN_S` more on each
-    side, cut off again, so that its edges stay out of the stretch.
+def resampled(source: Stretch, rate: float, start_s: float, end_s: float) -> Stretch:
+    """``source`` from ``start_s`` to ``end_s`` (clipped to it) at ``rate``.
+    The resampler is given :data:`_RESAMPLE_MARGIN_S` more on each side, cut
+    off again, so that its edges stay out of the stretch.
 
     A polyphase FIR (scipy's ``resample_poly``) whose passband reaches the new
     Nyquist frequency, as Praat's resampling (an FFT low-pass there, then sinc
@@ -181,16 +186,21 @@ def resampled(samples: np.ndarray, sample_rate: int, rate: float, start_s: float
     """
     import scipy.signal
 
-    ratio = fractions.Fraction(int(round(rate)), int(sample_rate))
-    if ratio != fractions.Fraction(rate) / sample_rate:
+    ratio = fractions.Fraction(int(round(rate)), int(source.rate))
+    if ratio != fractions.Fraction(rate) / fractions.Fraction(source.rate):
         raise ValueError(f"resampling to {rate} Hz needs a whole number of Hz")
     up, down = ratio.numerator, ratio.denominator
+    if source.first % down:
+        raise ValueError("a source stretch must start on a multiple of the resampling "
+                         f"ratio's denominator ({down})")
     # the stretch starts on a multiple of ``down`` samples, so that its samples
     # at the new rate fall at whole multiples of 1 / rate: a vowel is analysed
     # on the same samples whichever stretch it was cut from
-    a = max(0, int(np.floor((start_s - _RESAMPLE_MARGIN_S) * sample_rate)) // down * down)
-    b = min(len(samples), int(np.ceil((end_s + _RESAMPLE_MARGIN_S) * sample_rate)))
-    y = np.asarray(samples[a:b], dtype=np.float64)
+    a = int(np.floor((start_s - _RESAMPLE_MARGIN_S) * source.rate)) // down * down
+    a = max(source.first, a)
+    b = min(source.first + len(source.samples),
+            int(np.ceil((end_s + _RESAMPLE_MARGIN_S) * source.rate)))
+    y = np.asarray(source.samples[a - source.first:b - source.first], dtype=np.float64)
     if up != down:
         y = scipy.signal.resample_poly(y, up, down, window=_lowpass_taps(up, down))
     first = a * up // down  # a whole number: a is a multiple of down
@@ -266,13 +276,14 @@ def choose_ceiling(samples: np.ndarray, sample_rate: int,
     picked = [usable[int(i)] for i in np.linspace(0, len(usable) - 1,
                                                   min(CEILING_TOKENS, len(usable)))]
     default = min(ceilings, key=lambda c: abs(c - DEFAULT_CEILING_HZ))
+    source = Stretch(samples, float(sample_rate))
     misfit, levels = {}, {}
     for ceiling in ceilings:
         errors, medians = [], []
         for a, b in picked:
             a, b = a + 0.1 * (b - a), b - 0.1 * (b - a)
             _, first, last = _formant_span(a, b, 9)
-            audio = resampled(samples, sample_rate, 2.0 * ceiling, first, last)
+            audio = resampled(source, 2.0 * ceiling, first, last)
             tracks = formants_at_points(audio, a, b, ceiling, 9)[:, :, 0]
             errors.append(track_misfit(tracks))
             medians.append(np.nanmedian(tracks, axis=0) if np.isfinite(tracks).any(axis=0).all()
@@ -322,7 +333,8 @@ def intensity_db(samples: np.ndarray) -> float | None:
 def measure_vowels(samples: np.ndarray, sample_rate: int,
                    intervals: Sequence[tuple[float, float]],
                    ceiling_hz: float | None = None,
-                   phones: Sequence[str] | None = None) -> list[VowelMeasures]:
+                   phones: Sequence[str] | None = None,
+                   processes: int = 1) -> list[VowelMeasures]:
     """Measure every vowel interval of one recording.
 
     Parameters
@@ -338,6 +350,11 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
     phones : sequence of str, optional
         Each interval's ARPAbet vowel: r-coloured ones (:data:`RHOTIC`) are
         measured with at most :data:`RHOTIC_CEILING_HZ`.
+    processes : int
+        With at least :data:`PARALLEL_MIN_VOWELS` vowels, share them among this
+        process and ``processes - 1`` started for the call (not from a daemonic
+        process, which may not start any). Each vowel is measured from its own
+        samples, so the values are the same however they are shared.
 
     Returns
     -------
@@ -346,15 +363,51 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
     """
     if ceiling_hz is None:
         ceiling_hz = choose_ceiling(samples, sample_rate, intervals)
+    intervals = list(intervals)
+    phones = list(phones) if phones is not None else [""] * len(intervals)
+    shares = min(processes, len(intervals) // (PARALLEL_MIN_VOWELS // 2) or 1)
+    if (shares <= 1 or len(intervals) < PARALLEL_MIN_VOWELS
+            or multiprocessing.current_process().daemon):
+        return _measure(Stretch(samples, float(sample_rate)), intervals, ceiling_hz, phones)
+    cuts = np.linspace(0, len(intervals), shares + 1).round().astype(int)
+    groups = [(int(i), int(j)) for i, j in zip(cuts[:-1], cuts[1:], strict=True)]
+    with ProcessPoolExecutor(max_workers=shares - 1,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = []
+        for i, j in groups[:-1]:
+            # whole seconds on either side: the piece starts on a multiple of
+            # every resampling ratio's denominator, and holds every margin
+            first = max(0, int(intervals[i][0]) - 1) * sample_rate
+            last = min(len(samples), (int(intervals[j - 1][1]) + 2) * sample_rate)
+            futures.append(pool.submit(_measure_piece, samples[first:last], sample_rate, first,
+                                       intervals[i:j], ceiling_hz, phones[i:j]))
+        i, j = groups[-1]
+        own = _measure(Stretch(samples, float(sample_rate)), intervals[i:j], ceiling_hz,
+                       phones[i:j])
+        return [m for f in futures for m in f.result()] + own
+
+
+def _measure_piece(samples: np.ndarray, sample_rate: int, first: int,
+                   intervals: list[tuple[float, float]], ceiling_hz: float,
+                   phones: list[str]) -> list[VowelMeasures]:
+    """:func:`_measure` on a piece of a recording starting at sample ``first``
+    (in a process of :func:`measure_vowels`' pool)."""
+    return _measure(Stretch(samples, float(sample_rate), first), intervals, ceiling_hz, phones)
+
+
+def _measure(source: Stretch, intervals: list[tuple[float, float]], ceiling_hz: float,
+             phones: list[str]) -> list[VowelMeasures]:
+    """Measure each interval of ``source`` (the recording, or a piece of it)
+    under ``ceiling_hz``."""
     at = [round(p * (TRACK_POINTS - 1)) for p in POINTS]
     percent = [int(100 * p) for p in POINTS]
-    whole = Stretch(samples, float(sample_rate))
+    rate = int(source.rate)
     chunks: dict[float, Stretch] = {}  # per ceiling
     out = []
-    for i, (a, b) in enumerate(intervals):
+    for (a, b), phone in zip(intervals, phones, strict=True):
         duration_ms = round(1000 * (b - a), 1)
         ceiling = ceiling_hz
-        if phones is not None and phones[i].rstrip("012") in RHOTIC:
+        if phone.rstrip("012") in RHOTIC:
             ceiling = min(ceiling_hz, RHOTIC_CEILING_HZ)
         if b - a < MIN_VOWEL_S:
             out.append(VowelMeasures(duration_ms, None, None, ceiling_hz=ceiling,
@@ -367,14 +420,15 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
                 or last > chunk.start_s + len(chunk.samples) / chunk.rate):
             # resampled a chunk at a time: as fast as the whole at once, in
             # a fraction of the memory
-            chunk = chunks[ceiling] = resampled(samples, sample_rate, 2.0 * ceiling, first,
+            chunk = chunks[ceiling] = resampled(source, 2.0 * ceiling, first,
                                                 max(last, first + _CHUNK_S))
         track = formants_at_points(chunk, a, b, ceiling)
-        voiced = _f0(whole, a, b)
+        voiced = _f0(source, a, b)
+        own = source.samples[max(0, int(a * rate) - source.first):int(b * rate) - source.first]
         out.append(VowelMeasures(
             duration_ms=duration_ms,
             f0_hz=round(statistics.median(voiced.tolist()), 1) if len(voiced) else None,
-            intensity_db=intensity_db(samples[int(a * sample_rate):int(b * sample_rate)]),
+            intensity_db=intensity_db(own),
             formants_hz=dict(zip(percent, _clean(track[at, :, 0]), strict=True)),
             bandwidths_hz=dict(zip(percent, _clean(track[at, :, 1]), strict=True)),
             track_hz=_clean(track[:, :, 0]),

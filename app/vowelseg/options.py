@@ -40,6 +40,12 @@ class Options(BaseModel):
     measures : bool
         Measure every vowel (:mod:`vowelseg.measures`: formants, pitch,
         intensity, duration).
+    measure_processes : int
+        Processes measuring a long recording's vowels
+        (:func:`vowelseg.measures.measure_vowels`); more than 1 starts
+        processes with "spawn", which re-imports the caller's ``__main__``
+        module: a script must keep its work under ``if __name__ ==
+        "__main__":``. The CLI and the service use one per core.
     min_pause_s : float
         Shortest non-speech stretch treated as a pause, seconds.
     use_vad : bool
@@ -76,6 +82,7 @@ class Options(BaseModel):
     vtln: bool = True
     speech_check: bool = True
     measures: bool = False
+    measure_processes: int = Field(1, ge=1)
     min_pause_s: float = Field(0.2, ge=0.0)
     use_vad: bool = True
     normalise_between_pauses: bool = True

@@ -149,7 +149,8 @@ def segment(
         # the signal again (not kept through the search: an hour is 230 MB)
         seg = dataclasses.replace(seg, measures=tuple(measure_vowels(
             analysis_signal(audio, MEASURE_RATE), MEASURE_RATE,
-            [(v.start, v.end) for v in seg.vowels], phones=[v.phone for v in seg.vowels])))
+            [(v.start, v.end) for v in seg.vowels], phones=[v.phone for v in seg.vowels],
+            processes=options.measure_processes)))
     return seg
 
 
@@ -321,7 +322,7 @@ def _boundary_spreads(seg: Segmentation, starts: np.ndarray | None,
 
 
 def measure(audio: Audio | str | Path | bytes, textgrid: str,
-            tier: str | None = None) -> Segmentation:
+            tier: str | None = None, processes: int = 1) -> Segmentation:
     """Measure the vowels of an existing alignment (a TextGrid whose phone tier
     is ARPAbet, as vowelseg and the Montreal Forced Aligner write).
 
@@ -333,6 +334,8 @@ def measure(audio: Audio | str | Path | bytes, textgrid: str,
         The TextGrid's contents.
     tier : str, optional
         The phone tier's name (default ``phones`` or ``… - phones``).
+    processes : int
+        As :attr:`vowelseg.options.Options.measure_processes`.
 
     Raises
     ------
@@ -346,4 +349,5 @@ def measure(audio: Audio | str | Path | bytes, textgrid: str,
     seg = read_alignment(textgrid, audio.duration_s, audio.sample_rate, tier)
     intervals = [(v.start, v.end) for v in seg.vowels]
     return dataclasses.replace(seg, measures=tuple(measure_vowels(
-        signal, MEASURE_RATE, intervals, phones=[v.phone for v in seg.vowels])))
+        signal, MEASURE_RATE, intervals, phones=[v.phone for v in seg.vowels],
+        processes=processes)))

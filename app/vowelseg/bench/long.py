@@ -34,6 +34,7 @@ from vowelseg.bench.server import (
     start_server,
     stop_server,
 )
+from vowelseg.measures import PARALLEL_MIN_VOWELS
 from vowelseg.result import Segmentation
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, read_corpus
 
@@ -131,9 +132,10 @@ def pooled(tallies: dict[str, Tally], placements: Sequence[Placement]) -> Tally:
     return total
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size, MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """This process's peak resident set size, MB (with ``RUSAGE_CHILDREN``: the
+    largest of its ended child processes')."""
+    return resource.getrusage(who).ru_maxrss / 1024.0
 
 
 # ---------------------------------------------------------------- one length, own process
@@ -144,7 +146,8 @@ def align_one(job_path: Path) -> None:
     from vowelseg.pipeline import load_resources, segment
 
     job = json.loads(Path(job_path).read_text())
-    options = Options(measures=job.get("measures", False))
+    # as the CLI and the service measure: a process per core
+    options = Options(measures=job.get("measures", False), measure_processes=os.cpu_count() or 1)
     corpus = {u.utt_id: u for u in read_corpus(Path(job["corpus"]))}
     resources = load_resources(Path(job["model"]))
     warm = corpus[job["placements"][0][0]]
@@ -160,6 +163,7 @@ def align_one(job_path: Path) -> None:
     rss = peak_rss_mb()
     placements = [Placement(u, o) for u, o in job["placements"]]
     result = {"wall_s": wall, "peak_rss_mb": rss, "rss_before_mb": rss_before,
+              "helper_peak_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
               "all": score_placements(seg, placements, corpus).metrics()}
     if options.measures:
         result.update(vowels=len(seg.measures),
@@ -201,7 +205,9 @@ def run_length(corpus_dir: Path, model: Path, utterances: Sequence[Utterance], t
         measured = _child({**job, "measures": True, "out": str(stem.with_suffix(".m.out"))},
                           stem.with_suffix(".m.job"))
         result.update(measured_wall_s=measured["wall_s"],
-                      measured_peak_rss_mb=measured["peak_rss_mb"], vowels=measured["vowels"],
+                      measured_peak_rss_mb=measured["peak_rss_mb"],
+                      measured_helper_peak_rss_mb=measured["helper_peak_rss_mb"],
+                      vowels=measured["vowels"],
                       vowels_with_formants=measured["vowels_with_formants"])
     result.update(audio_s=len(samples) / TIMIT_RATE, utterances=len(placements),
                   placements=[(p.utt_id, p.offset_s) for p in placements])
@@ -250,14 +256,17 @@ def format_lengths(results: Sequence[dict]) -> str:
                      f"{r['wall_s'] / r['audio_s']:>8.4f} {r['peak_rss_mb']:>8.0f}{cells}"
                      f"{diff:>12.2f}")
     if any("measured_wall_s" in r for r in results):
-        lines += ["", "aligned and measured (formants, f0, intensity of every vowel):",
+        lines += ["", "aligned and measured (formants, f0, intensity of every vowel; a "
+                  f"recording of {PARALLEL_MIN_VOWELS} vowels or more measured by a process "
+                  f"per core, here {os.cpu_count()}: + helper MB is the largest helper's peak):",
                   f"{'audio':>8} {'vowels':>7} {'measured':>9} {'wall s':>8} {'x align':>8} "
-                  f"{'peak MB':>8}"]
+                  f"{'peak MB':>8} {'+ helper MB':>11}"]
         for r in results:
             lines.append(f"{_dur(r['audio_s']):>8} {r['vowels']:>7} "
                          f"{r['vowels_with_formants']:>9} {r['measured_wall_s']:>8.2f} "
                          f"{r['measured_wall_s'] / r['wall_s']:>8.2f} "
-                         f"{r['measured_peak_rss_mb']:>8.0f}")
+                         f"{r['measured_peak_rss_mb']:>8.0f} "
+                         f"{r.get('measured_helper_peak_rss_mb', 0.0):>11.0f}")
     return "\n".join(lines)
 
 

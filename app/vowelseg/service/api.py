@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import re
 import time
 import uuid
@@ -304,7 +305,8 @@ async def segment_endpoint(
     options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
                       transcript_match=transcript_match, boundaries=boundaries,
                       speech_check=speech_check,
-                      measures=measures or output in ("csv", "vowel-chart"))
+                      measures=measures or output in ("csv", "vowel-chart"),
+                      measure_processes=os.cpu_count() or 1)
     resources = _resources(request.app)
     upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
@@ -343,8 +345,9 @@ async def measure_endpoint(
     def work() -> Response:
         upload.seek(0)
         decoded = read_audio(upload, max_duration_s=settings.max_duration_s)
-        return render_reply(output, decoded, measure(decoded, grid, tier or None), "concat",
-                            0.0)
+        return render_reply(output, decoded, measure(decoded, grid, tier or None,
+                                                     processes=os.cpu_count() or 1),
+                            "concat", 0.0)
 
     return await _gate(request.app).run(work)
 
