@@ -18,6 +18,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -132,10 +133,43 @@ def pooled(tallies: dict[str, Tally], placements: Sequence[Placement]) -> Tally:
     return total
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """This process's peak resident set size, MB (with ``RUSAGE_CHILDREN``: the
-    largest of its ended child processes')."""
-    return resource.getrusage(who).ru_maxrss / 1024.0
+def peak_rss_mb() -> float:
+    """This process's peak resident set size, MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class ChildrenRss:
+    """The largest total resident set size of this process's children seen while
+    running, MB, sampled every 50 ms from /proc (a spawned child's own peak is
+    not in ``RUSAGE_CHILDREN``, which counts the parent's pages it shared before
+    exec)."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ChildrenRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        me = str(os.getpid())
+        while not self._stop.wait(0.05):
+            total_kb = 0
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                                  if ":" in line)
+                except OSError:  # ended meanwhile
+                    continue
+                if fields.get("PPid", "").strip() == me and "VmRSS" in fields:
+                    total_kb += int(fields["VmRSS"].split()[0])
+            self.peak_mb = max(self.peak_mb, total_kb / 1024.0)
 
 
 # ---------------------------------------------------------------- one length, own process
@@ -155,15 +189,16 @@ def align_one(job_path: Path) -> None:
     rss_before = peak_rss_mb()
     transcript = Path(job["transcript"]).read_text()
     walls = []
-    for _ in range(job.get("repeats", 1)):  # short recordings: the median of a few runs
-        t0 = time.perf_counter()
-        seg = segment(Path(job["wav"]), transcript, resources, options)
-        walls.append(time.perf_counter() - t0)
+    with ChildrenRss() as children:
+        for _ in range(job.get("repeats", 1)):  # short recordings: the median of a few runs
+            t0 = time.perf_counter()
+            seg = segment(Path(job["wav"]), transcript, resources, options)
+            walls.append(time.perf_counter() - t0)
     wall = float(np.median(walls))
     rss = peak_rss_mb()
     placements = [Placement(u, o) for u, o in job["placements"]]
     result = {"wall_s": wall, "peak_rss_mb": rss, "rss_before_mb": rss_before,
-              "helper_peak_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
+              "helper_peak_rss_mb": children.peak_mb,
               "all": score_placements(seg, placements, corpus).metrics()}
     if options.measures:
         result.update(vowels=len(seg.measures),
@@ -258,7 +293,7 @@ def format_lengths(results: Sequence[dict]) -> str:
     if any("measured_wall_s" in r for r in results):
         lines += ["", "aligned and measured (formants, f0, intensity of every vowel; a "
                   f"recording of {PARALLEL_MIN_VOWELS} vowels or more measured by a process "
-                  f"per core, here {os.cpu_count()}: + helper MB is the largest helper's peak):",
+                  f"per core, here {os.cpu_count()}; + helper MB: their largest total)",
                   f"{'audio':>8} {'vowels':>7} {'measured':>9} {'wall s':>8} {'x align':>8} "
                   f"{'peak MB':>8} {'+ helper MB':>11}"]
         for r in results:
