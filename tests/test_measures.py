@@ -277,8 +277,9 @@ for folder in args[1:args.index("--destination")]:
                 if label[-1] in "012" and b - a >= 0.05:
                     for i in range(5):
                         rel = 0.002 + i * (b - a - 0.004) / 4
-                        w.writerow([500 + 100 * rel / (b - a), 1500, 2500, a + rel, rel,
-                                    b - a, 5000, f"0-0-{{n}}"])
+                        # no F2 in the frame before the middle: read between the others
+                        w.writerow([500 + 100 * rel / (b - a), "" if i == 1 else 1500, 2500,
+                                    a + rel, rel, b - a, 5000, f"0-0-{{n}}"])
 '''
 
 
@@ -316,6 +317,9 @@ def test_new_fave_runs_on_our_alignment_and_is_matched_vowel_by_vowel(tmp_path):
     fake.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no speakers found')\n")
     with pytest.raises(RuntimeError, match="no speakers found"):
         new_fave(fake)([utt], [seg])
+    fake.write_text(f"#!{sys.executable}\nprint('nothing to do')\n")
+    with pytest.raises(RuntimeError, match="wrote no tracks file"):
+        new_fave(fake)([utt], [seg])
     from vowelseg.cli import main
 
     with pytest.raises(SystemExit, match="needs --fave-extract"):
@@ -327,6 +331,8 @@ def test_new_fave_runs_on_our_alignment_and_is_matched_vowel_by_vowel(tmp_path):
 def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch):
     """Each vowel is measured from its own samples, so sharing the vowels among
     processes (pieces cut on whole seconds) gives the same values."""
+    from concurrent.futures import ProcessPoolExecutor
+
     import vowelseg.measures as measures
 
     names = list(HILLENBRAND_1995)
@@ -339,6 +345,14 @@ def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch)
     alone = measure_vowels(y, 16000, intervals, ceiling_hz=5500, phones=phones)
     monkeypatch.setattr(measures, "PARALLEL_MIN_VOWELS", 4)
     monkeypatch.setattr(measures, "_START_VOWELS", 0)
+    pools = []
+
+    def pool(**kwargs):  # noqa: ANN003, ANN202
+        pools.append(kwargs["max_workers"])
+        return ProcessPoolExecutor(**kwargs)
+
+    monkeypatch.setattr(measures, "ProcessPoolExecutor", pool)
     shared = measure_vowels(y, 16000, intervals, ceiling_hz=5500, phones=phones, processes=3)
+    assert pools == [2]
     assert shared == alone
     assert [m.ceiling_hz for m in shared].count(5000) == 1  # ER, under its own ceiling

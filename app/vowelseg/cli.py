@@ -93,6 +93,7 @@ def _write(path: str | Path, body: str | bytes) -> None:
 
 
 def _segment(args: argparse.Namespace) -> int:
+    from vowelseg import measures
     from vowelseg.audio.io import read_audio
     from vowelseg.errors import TranscriptError
     from vowelseg.options import Options
@@ -118,7 +119,7 @@ def _segment(args: argparse.Namespace) -> int:
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior",
                       speech_check=not args.no_speech_check,
                       measures=bool(args.measures or {"csv", "chart"} & formats),
-                      measure_processes=os.cpu_count() or 1)
+                      measure_processes=measures.usable_cores())
     resources = load_resources(args.model)
     failed = 0
     for audio_path, transcript in pairs:
@@ -153,6 +154,7 @@ def _segment(args: argparse.Namespace) -> int:
 
 
 def _measure(args: argparse.Namespace) -> int:
+    from vowelseg import measures
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import measure
     from vowelseg.render import render
@@ -162,7 +164,7 @@ def _measure(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise TranscriptError(f"cannot read the TextGrid {args.textgrid}: "
                               f"{exc.strerror or exc}") from exc
-    seg = measure(Path(args.audio), textgrid, args.tier, processes=os.cpu_count() or 1)
+    seg = measure(Path(args.audio), textgrid, args.tier, processes=measures.usable_cores())
     targets = {name: getattr(args, name) for name in ("json", "chart", "csv")}
     for name, target in targets.items():
         if target:

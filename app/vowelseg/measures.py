@@ -16,6 +16,7 @@ from __future__ import annotations
 import fractions
 import functools
 import multiprocessing
+import os
 import statistics
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -370,7 +371,8 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
         ceiling_hz = choose_ceiling(samples, sample_rate, intervals)
     intervals = list(intervals)
     phones = list(phones) if phones is not None else [""] * len(intervals)
-    helpers = processes - 1
+    # every helper gets at least _START_VOWELS vowels: fewer would not repay its start
+    helpers = min(processes - 1, (len(intervals) - _START_VOWELS) // max(1, _START_VOWELS))
     in_order = all(a[0] <= b[0] for a, b in zip(intervals, intervals[1:], strict=False))
     if (helpers < 1 or len(intervals) < PARALLEL_MIN_VOWELS or not in_order
             or multiprocessing.current_process().daemon):
@@ -385,13 +387,21 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
             # whole seconds on either side: the piece starts on a multiple of
             # every resampling ratio's denominator, and holds every margin
             first = max(0, int(intervals[i][0]) - 1) * sample_rate
-            last = min(len(samples), (int(intervals[j - 1][1]) + 2) * sample_rate)
+            last = min(len(samples), (int(max(b for _, b in intervals[i:j])) + 2) * sample_rate)
             futures.append(pool.submit(_measure_piece, samples[first:last], sample_rate, first,
                                        intervals[i:j], ceiling_hz, phones[i:j]))
         i = helpers * each
         own = _measure(Stretch(samples, float(sample_rate)), intervals[i:], ceiling_hz,
                        phones[i:])
         return [m for f in futures for m in f.result()] + own
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which container
+    limits set; ``os.cpu_count`` counts the whole machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _measure_piece(samples: np.ndarray, sample_rate: int, first: int,

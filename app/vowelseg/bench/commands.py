@@ -368,6 +368,8 @@ def bench_formants(args: argparse.Namespace) -> int:
     from vowelseg.training.corpus import read_corpus
 
     if args.peer == "new-fave":
+        if not args.heuristics:
+            raise SystemExit("--no-heuristics is FastTrack's: new-fave always runs them")
         if not args.fave_extract:
             raise SystemExit("--peer new-fave needs --fave-extract: the path of new-fave's "
                              "fave-extract (install new-fave in its own environment: it pins "

@@ -137,16 +137,26 @@ def _track_midpoints(tracks_csv: Path) -> list[tuple[float, float, tuple[float, 
     with open(tracks_csv, newline="") as f:
         for row in csv.DictReader(f):
             vowels.setdefault(row["id"], []).append(row)
+    def number(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:  # an empty cell or NA: no formant in that frame
+            return float("nan")
+
     out = []
     for rows in vowels.values():
         times = np.array([float(r["time"]) for r in rows])
         order = np.argsort(times)
         # rel_time is the time since the vowel's start
         start_s, dur_s = float(rows[0]["time"]) - float(rows[0]["rel_time"]), float(rows[0]["dur"])
-        values = tuple(float(np.interp(start_s + dur_s / 2, times[order],
-                                       [float(rows[i][f"F{k}"]) for i in order]))
-                       for k in (1, 2, 3))
-        out.append((start_s, dur_s, values, float(rows[0]["max_formant"])))
+        values = []
+        for k in (1, 2, 3):
+            track = np.array([number(rows[i][f"F{k}"]) for i in order])
+            ok = np.isfinite(track)  # as fasttrack_midpoint: between the frames that have one
+            values.append(float(np.interp(start_s + dur_s / 2, times[order][ok], track[ok]))
+                          if ok.any() else float("nan"))
+        out.append((start_s, dur_s, (values[0], values[1], values[2]),
+                    float(rows[0]["max_formant"])))
     return out
 
 
@@ -171,6 +181,9 @@ def new_fave(fave_extract: Path) -> Peer:
             if done.returncode != 0:
                 raise RuntimeError(f"{fave_extract} failed ({done.returncode}): "
                                    + done.stderr.strip()[-2000:])
+            if not any((root / "out" / f"{name}_tracks.csv").exists() for name in names):
+                raise RuntimeError(f"{fave_extract} wrote no tracks file into "
+                                   f"{root / 'out'}: " + done.stdout.strip()[-1000:])
             out = []
             for name, seg in zip(names, segs, strict=True):
                 tracks = root / "out" / f"{name}_tracks.csv"
@@ -196,16 +209,22 @@ def compare(utterances: Sequence[Utterance], measure: Callable[[Utterance], Segm
         segs.append(measure(utt))
         if say and (i + 1) % 20 == 0:
             say(f"{i + 1}/{len(utterances)} utterances aligned and measured")
-    tokens = []
+    tokens, unmatched = [], 0
     for utt, seg, theirs in zip(utterances, segs, peer(utterances, segs), strict=True):
         for vowel, m, peer_values in zip(seg.vowels, seg.measures, theirs, strict=True):
             ours = m.midpoint_hz
-            if vowel.end - vowel.start < MIN_TOKEN_S or None in ours or peer_values is None:
+            if vowel.end - vowel.start < MIN_TOKEN_S or None in ours:
+                continue
+            if peer_values is None:
+                unmatched += 1
                 continue
             tokens.append(Token(utt.utt_id, speaker_of(utt),
                                 seg.words[vowel.word].word if vowel.word >= 0 else "",
                                 vowel.phone, vowel.start, vowel.end, tuple(ours),
                                 peer_values[0], m.ceiling_hz, peer_values[1]))
+    if say:
+        say(f"{len(tokens)} vowels measured by both; {unmatched} of vowelseg's without a "
+            "value from the peer")
     return tokens
 
 

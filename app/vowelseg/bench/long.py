@@ -35,7 +35,7 @@ from vowelseg.bench.server import (
     start_server,
     stop_server,
 )
-from vowelseg.measures import PARALLEL_MIN_VOWELS
+from vowelseg.measures import PARALLEL_MIN_VOWELS, usable_cores
 from vowelseg.result import Segmentation
 from vowelseg.training.corpus import TIMIT_RATE, Utterance, read_corpus
 
@@ -181,7 +181,7 @@ def align_one(job_path: Path) -> None:
 
     job = json.loads(Path(job_path).read_text())
     # as the CLI and the service measure: a process per core
-    options = Options(measures=job.get("measures", False), measure_processes=os.cpu_count() or 1)
+    options = Options(measures=job.get("measures", False), measure_processes=usable_cores())
     corpus = {u.utt_id: u for u in read_corpus(Path(job["corpus"]))}
     resources = load_resources(Path(job["model"]))
     warm = corpus[job["placements"][0][0]]
@@ -293,7 +293,7 @@ def format_lengths(results: Sequence[dict]) -> str:
     if any("measured_wall_s" in r for r in results):
         lines += ["", "aligned and measured (formants, f0, intensity of every vowel; a "
                   f"recording of {PARALLEL_MIN_VOWELS} vowels or more measured by a process "
-                  f"per core, here {os.cpu_count()}; + helper MB: their largest total)",
+                  f"per core, here {usable_cores()}; + helper MB: their largest total)",
                   f"{'audio':>8} {'vowels':>7} {'measured':>9} {'wall s':>8} {'x align':>8} "
                   f"{'peak MB':>8} {'+ helper MB':>11}"]
         for r in results:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import re
 import time
 import uuid
@@ -41,6 +40,7 @@ from vowelseg.errors import (
     VowelsegError,
 )
 from vowelseg.hmm.model import resolve_model
+from vowelseg.measures import usable_cores
 from vowelseg.options import Options
 from vowelseg.pipeline import Resources, load_resources, measure, segment
 from vowelseg.render import OUTPUTS, render, to_json
@@ -105,6 +105,12 @@ def check_upload(settings: ServiceSettings, upload_bytes: int | None) -> None:
     if upload_bytes is not None and upload_bytes > settings.max_upload_bytes:
         raise LimitError(f"the upload is {upload_bytes} bytes, over the limit of "
                          f"{settings.max_upload_bytes} bytes (VOWELSEG_MAX_UPLOAD_BYTES)")
+
+
+def measure_processes(settings: ServiceSettings) -> int:
+    """Processes measuring one long recording's vowels: the cores shared out
+    among the requests that run side by side (``max_concurrent``)."""
+    return max(1, usable_cores() // settings.max_concurrent)
 
 
 def check_transcript(settings: ServiceSettings, transcript: str) -> None:
@@ -306,7 +312,7 @@ async def segment_endpoint(
                       transcript_match=transcript_match, boundaries=boundaries,
                       speech_check=speech_check,
                       measures=measures or output in ("csv", "vowel-chart"),
-                      measure_processes=os.cpu_count() or 1)
+                      measure_processes=measure_processes(settings))
     resources = _resources(request.app)
     upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
@@ -346,7 +352,7 @@ async def measure_endpoint(
         upload.seek(0)
         decoded = read_audio(upload, max_duration_s=settings.max_duration_s)
         return render_reply(output, decoded, measure(decoded, grid, tier or None,
-                                                     processes=os.cpu_count() or 1),
+                                                     processes=measure_processes(settings)),
                             "concat", 0.0)
 
     return await _gate(request.app).run(work)
