@@ -139,11 +139,12 @@ def test_too_short_or_unvoiced_vowels_get_a_reason_not_a_number():
 
 def test_rhotic_vowels_are_measured_under_a_lower_ceiling():
     # a woman's ER (Hillenbrand 1995: 523 / 1588 / 1929 Hz); under a 6500 Hz
-    # ceiling Burg merges F2 and F3 (measured: 1718 / 1719 Hz)
+    # ceiling Burg merges F2 and F3 (measured: 1718 / 1719 Hz), into a pole wide
+    # enough that a vowel not labelled ER moves to 6250 Hz (F2 1664 Hz)
     y = klatt_vowel(HILLENBRAND_1995["er"][1], 220.0)
     plain, rhotic = (measure_vowels(y, 16000, [(0.1, 0.4)], ceiling_hz=6500, phones=[phone])[0]
                      for phone in ("AH1", "ER1"))
-    assert plain.ceiling_hz == 6500 and rhotic.ceiling_hz == 5000
+    assert plain.ceiling_hz == 6250 and rhotic.ceiling_hz == 5000
     assert rhotic.midpoint_hz[1] == pytest.approx(1588, rel=0.05), rhotic.midpoint_hz
     assert rhotic.midpoint_hz[2] == pytest.approx(1929, rel=0.05), rhotic.midpoint_hz
 
@@ -356,3 +357,17 @@ def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch)
     assert pools == [2]
     assert shared == alone
     assert [m.ceiling_hz for m in shared].count(5000) == 1  # ER, under its own ceiling
+
+
+def test_a_pole_too_wide_to_be_f2_sends_the_vowel_to_a_nearer_ceiling(timit, monkeypatch):
+    """A woman's /i/ in "cream" (timit-dev, F2 about 2570 Hz on the spectrogram):
+    under 5500 Hz Burg reports a pole 2100 Hz wide at 1580 Hz as F2."""
+    import vowelseg.measures as measures
+
+    y, rate = sf.read(timit / "dr5-ftlg0" / "sx33.wav")
+    got = measure_vowels(y, rate, [(0.801, 0.889)], ceiling_hz=5500, phones=["IY1"])[0]
+    assert got.ceiling_hz != 5500 and got.midpoint_hz[1] == pytest.approx(2570, rel=0.05)
+    assert max(got.bandwidths_hz[50][:2]) <= measures.WIDE_HZ
+    monkeypatch.setattr(measures, "WIDE_HZ", float("inf"))
+    plain = measure_vowels(y, rate, [(0.801, 0.889)], ceiling_hz=5500, phones=["IY1"])[0]
+    assert plain.ceiling_hz == 5500 and plain.midpoint_hz[1] < 1700, plain.midpoint_hz

@@ -38,6 +38,14 @@ CEILINGS_HZ: tuple[float, ...] = tuple(float(c) for c in np.arange(4500.0, 7001.
 DEFAULT_CEILING_HZ = 5500.0
 CLEARLY_SMOOTHER = 0.8
 SMOOTHER_BY = 0.003
+#: A vowel whose F1 or F2 at its middle is wider than this, Hz, has a pole
+#: reported that is not a formant (on timit-dev, F2 of 1300-1850 Hz with a
+#: bandwidth of 2100-6300 Hz in women's front vowels, whose F2 is 2500-2800 Hz on
+#: the spectrogram); it is measured under the nearest ceiling, at most
+#: :data:`WIDE_SEARCH_HZ` away, where F1 and F2 are narrower (FastTrack rejects
+#: ceilings whose B2 exceeds 500 Hz; docs/experiments.md).
+WIDE_HZ = 1000.0
+WIDE_SEARCH_HZ = 1000.0
 #: r-coloured vowels (ARPAbet, without stress) and the highest ceiling they are
 #: measured with, Hz: their F3 is low (1500-2000 Hz), and a ceiling chosen for
 #: the other vowels can skip it (against FastTrack on timit-dev, ER tokens with
@@ -412,6 +420,42 @@ def _measure_piece(samples: np.ndarray, sample_rate: int, first: int,
     return _measure(Stretch(samples, float(sample_rate), first), intervals, ceiling_hz, phones)
 
 
+def _track(source: Stretch, chunks: dict[float, Stretch], start_s: float, end_s: float,
+           ceiling_hz: float) -> np.ndarray:
+    """:func:`formants_at_points` of one vowel, from the chunk of ``source``
+    resampled for ``ceiling_hz`` (resampled :data:`_CHUNK_S` at a time: as fast
+    as the whole at once, in a fraction of the memory; kept in ``chunks``)."""
+    _, first, last = _formant_span(start_s, end_s, TRACK_POINTS)
+    chunk = chunks.get(ceiling_hz)
+    if (chunk is None or first < chunk.start_s
+            or last > chunk.start_s + len(chunk.samples) / chunk.rate):
+        chunk = chunks[ceiling_hz] = resampled(source, 2.0 * ceiling_hz, first,
+                                               max(last, first + _CHUNK_S))
+    return formants_at_points(chunk, start_s, end_s, ceiling_hz)
+
+
+def _narrow_track(source: Stretch, chunks: dict[float, Stretch], start_s: float,
+                  end_s: float, ceiling_hz: float, highest_hz: float) -> tuple[np.ndarray, float]:
+    """The vowel's track under ``ceiling_hz``; or, when F1 or F2 at its middle
+    is wider than :data:`WIDE_HZ` (a pole that is not a formant), under the
+    nearest ceiling (up to :data:`WIDE_SEARCH_HZ` away, none above
+    ``highest_hz``) where they are narrow and F1 stays within
+    :data:`RELABELLED` of the first. Returns the track and its ceiling."""
+    track = _track(source, chunks, start_s, end_s, ceiling_hz)
+    middle = track[TRACK_POINTS // 2]
+    if middle[:2, 1].max() <= WIDE_HZ:
+        return track, ceiling_hz
+    others = sorted((c for c in CEILINGS_HZ if c != ceiling_hz and c <= highest_hz
+                     and abs(c - ceiling_hz) <= WIDE_SEARCH_HZ),
+                    key=lambda c: (abs(c - ceiling_hz), c))
+    for other in others:
+        candidate = _track(source, chunks, start_s, end_s, other)
+        there = candidate[TRACK_POINTS // 2]
+        if there[:2, 1].max() <= WIDE_HZ and abs(there[0, 0] / middle[0, 0] - 1.0) <= RELABELLED:
+            return candidate, other
+    return track, ceiling_hz
+
+
 def _measure(source: Stretch, intervals: list[tuple[float, float]], ceiling_hz: float,
              phones: list[str]) -> list[VowelMeasures]:
     """Measure each interval of ``source`` (the recording, or a piece of it)
@@ -423,23 +467,16 @@ def _measure(source: Stretch, intervals: list[tuple[float, float]], ceiling_hz: 
     out = []
     for (a, b), phone in zip(intervals, phones, strict=True):
         duration_ms = round(1000 * (b - a), 1)
-        ceiling = ceiling_hz
+        ceiling, highest = ceiling_hz, max(CEILINGS_HZ)
         if phone.rstrip("012") in RHOTIC:
             ceiling = min(ceiling_hz, RHOTIC_CEILING_HZ)
+            highest = RHOTIC_CEILING_HZ
         if b - a < MIN_VOWEL_S:
             out.append(VowelMeasures(duration_ms, None, None, ceiling_hz=ceiling,
                                      reason=f"too short to measure ({duration_ms:g} ms; "
                                             f"{1000 * MIN_VOWEL_S:g} ms at least)"))
             continue
-        _, first, last = _formant_span(a, b, TRACK_POINTS)
-        chunk = chunks.get(ceiling)
-        if (chunk is None or first < chunk.start_s
-                or last > chunk.start_s + len(chunk.samples) / chunk.rate):
-            # resampled a chunk at a time: as fast as the whole at once, in
-            # a fraction of the memory
-            chunk = chunks[ceiling] = resampled(source, 2.0 * ceiling, first,
-                                                max(last, first + _CHUNK_S))
-        track = formants_at_points(chunk, a, b, ceiling)
+        track, ceiling = _narrow_track(source, chunks, a, b, ceiling, highest)
         voiced = _f0(source, a, b)
         own = source.samples[max(0, int(a * rate) - source.first):int(b * rate) - source.first]
         out.append(VowelMeasures(
