@@ -420,12 +420,17 @@ def _measure_piece(samples: np.ndarray, sample_rate: int, first: int,
     return _measure(Stretch(samples, float(sample_rate), first), intervals, ceiling_hz, phones)
 
 
-def _track(source: Stretch, chunks: dict[float, Stretch], start_s: float, end_s: float,
-           ceiling_hz: float) -> np.ndarray:
+def _track(source: Stretch, chunks: dict[float, Stretch] | None, start_s: float,
+           end_s: float, ceiling_hz: float) -> np.ndarray:
     """:func:`formants_at_points` of one vowel, from the chunk of ``source``
     resampled for ``ceiling_hz`` (resampled :data:`_CHUNK_S` at a time: as fast
-    as the whole at once, in a fraction of the memory; kept in ``chunks``)."""
+    as the whole at once, in a fraction of the memory; kept in ``chunks``), or
+    with ``chunks`` None from the vowel's own span resampled (the same values:
+    the samples do not depend on the stretch)."""
     _, first, last = _formant_span(start_s, end_s, TRACK_POINTS)
+    if chunks is None:
+        return formants_at_points(resampled(source, 2.0 * ceiling_hz, first, last),
+                                  start_s, end_s, ceiling_hz)
     chunk = chunks.get(ceiling_hz)
     if (chunk is None or first < chunk.start_s
             or last > chunk.start_s + len(chunk.samples) / chunk.rate):
@@ -449,7 +454,8 @@ def _narrow_track(source: Stretch, chunks: dict[float, Stretch], start_s: float,
                      and abs(c - ceiling_hz) <= WIDE_SEARCH_HZ),
                     key=lambda c: (abs(c - ceiling_hz), c))
     for other in others:
-        candidate = _track(source, chunks, start_s, end_s, other)
+        # a few vowels in a recording: their own spans, not 30 s chunks at each rate
+        candidate = _track(source, None, start_s, end_s, other)
         there = candidate[TRACK_POINTS // 2]
         if there[:2, 1].max() <= WIDE_HZ and abs(there[0, 0] / middle[0, 0] - 1.0) <= RELABELLED:
             return candidate, other
