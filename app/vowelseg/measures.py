@@ -381,12 +381,12 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
     phones = list(phones) if phones is not None else [""] * len(intervals)
     # every helper gets at least _START_VOWELS vowels: fewer would not repay its start
     helpers = min(processes - 1, (len(intervals) - _START_VOWELS) // max(1, _START_VOWELS))
-    in_order = all(a[0] <= b[0] for a, b in zip(intervals, intervals[1:], strict=False))
-    if (helpers < 1 or len(intervals) < PARALLEL_MIN_VOWELS or not in_order
-            or multiprocessing.current_process().daemon):
+    if (helpers < 1 or len(intervals) < PARALLEL_MIN_VOWELS
+            or multiprocessing.current_process().daemon
+            or any(a[0] > b[0] for a, b in zip(intervals, intervals[1:], strict=False))):
         return _measure(Stretch(samples, float(sample_rate)), intervals, ceiling_hz, phones)
     # each helper gets fewer vowels than this process by what its start costs
-    each = max(1, (len(intervals) - _START_VOWELS) // processes)
+    each = max(1, (len(intervals) - _START_VOWELS) // (helpers + 1))
     groups = [(k * each, (k + 1) * each) for k in range(helpers)]
     with ProcessPoolExecutor(max_workers=helpers,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
