@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,18 +197,23 @@ def to_vowel_chart(seg: Segmentation) -> bytes:
     return out.getvalue()
 
 
-def to_textgrid(seg: Segmentation) -> str:
-    """A Praat long-format TextGrid with tiers ``words``, ``phones``, ``vowels``
-    and ``confidence`` (each found word's confidence, as its label)."""
-    tiers = {
+TEXTGRID_TIERS = ("words", "phones", "vowels", "confidence")
+
+
+def to_textgrid(seg: Segmentation, tiers: Sequence[str] = TEXTGRID_TIERS) -> str:
+    """A Praat long-format TextGrid with ``tiers``, in that order, of
+    ``words``, ``phones``, ``vowels`` and ``confidence`` (each found word's
+    confidence, as its label); ``("words", "phones")`` is the Montreal Forced
+    Aligner's layout."""
+    entries = {
         "words": [(w.start, w.end, w.word) for w in seg.words if w.found],
         "phones": [(p.start, p.end, p.phone) for p in seg.phones],
         "vowels": [(p.start, p.end, p.phone) for p in seg.vowels],
         "confidence": [(w.start, w.end, f"{w.confidence:.2f}") for w in seg.words if w.found],
     }
     grid = textgrid.Textgrid(0.0, seg.duration)
-    for name, entries in tiers.items():
-        grid.addTier(textgrid.IntervalTier(name, entries, 0.0, seg.duration))
+    for name in tiers:
+        grid.addTier(textgrid.IntervalTier(name, entries[name], 0.0, seg.duration))
     with tempfile.TemporaryDirectory(prefix="vowelseg-tg-") as tmp:
         path = Path(tmp) / "out.TextGrid"
         grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from vowelseg.render import to_textgrid
 from vowelseg.result import Segmentation
 from vowelseg.training.corpus import Utterance, speaker_of
 
@@ -116,18 +117,6 @@ def fasttrack(heuristics: bool = True) -> Peer:
     return peer
 
 
-def _mfa_textgrid(seg: Segmentation, path: Path) -> None:
-    """``words`` and ``phones`` tiers only, in that order: the layout the
-    Montreal Forced Aligner writes and new-fave reads (one speaker)."""
-    from praatio import textgrid
-
-    grid = textgrid.Textgrid(0.0, seg.duration)
-    for name, entries in (("words", [(w.start, w.end, w.word) for w in seg.words if w.found]),
-                          ("phones", [(p.start, p.end, p.phone) for p in seg.phones])):
-        grid.addTier(textgrid.IntervalTier(name, entries, 0.0, seg.duration))
-    grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
-
-
 def _track_midpoints(tracks_csv: Path) -> list[tuple[float, float, tuple[float, float, float],
                                                      float]]:
     """new-fave's tracks file: per vowel, its start and duration (s), the
@@ -172,7 +161,9 @@ def new_fave(fave_extract: Path) -> Peer:
                 folder.mkdir(parents=True, exist_ok=True)
                 name = utt.utt_id.replace("/", "_")
                 os.symlink(Path(utt.wav).resolve(), folder / f"{name}.wav")
-                _mfa_textgrid(seg, folder / f"{name}.TextGrid")
+                # words and phones only: the layout new-fave reads (one speaker)
+                (folder / f"{name}.TextGrid").write_text(
+                    to_textgrid(seg, tiers=("words", "phones")))
                 names.append(name)
             command = [str(fave_extract), "subcorpora",
                        *sorted(str(p) for p in (root / "in").iterdir()),
