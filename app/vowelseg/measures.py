@@ -160,17 +160,22 @@ class Stretch:
         """Time of ``samples[0]`` in the recording, seconds."""
         return self.first / self.rate
 
-    def sound(self, start_s: float, end_s: float):  # noqa: ANN201 (parselmouth.Sound)
-        """The samples from ``start_s`` to ``end_s`` (as far as the stretch goes)
-        as a Praat Sound on the recording's time axis. Cut by whole sample
-        indices, so the same span gives the same Sound from any stretch."""
-        import parselmouth
-
+    def cut(self, start_s: float, end_s: float) -> Stretch:
+        """The samples from ``start_s`` to ``end_s``, as far as the stretch goes.
+        Cut by whole sample indices, so the same span gives the same samples
+        from any stretch of the recording."""
         i = max(0, int(np.floor(start_s * self.rate)) - self.first)
         j = min(len(self.samples), int(np.ceil(end_s * self.rate)) - self.first)
+        return Stretch(self.samples[i:j], self.rate, self.first + i)
+
+    def sound(self, start_s: float, end_s: float):  # noqa: ANN201 (parselmouth.Sound)
+        """:meth:`cut` as a Praat Sound on the recording's time axis."""
+        import parselmouth
+
+        part = self.cut(start_s, end_s)
         # Praat's Sound starts half a sample before its first sample
-        return parselmouth.Sound(self.samples[i:j], self.rate,
-                                 start_time=(self.first + i - 0.5) / self.rate)
+        return parselmouth.Sound(part.samples, self.rate,
+                                 start_time=(part.first - 0.5) / self.rate)
 
 
 @functools.lru_cache(maxsize=32)
@@ -216,10 +221,8 @@ def resampled(source: Stretch, rate: float, start_s: float, end_s: float) -> Str
     y = np.asarray(source.samples[a - source.first:b - source.first], dtype=np.float64)
     if up != down:
         y = scipy.signal.resample_poly(y, up, down, window=_lowpass_taps(up, down))
-    first = a * up // down  # a whole number: a is a multiple of down
-    i = max(0, int(np.floor(start_s * rate)) - first)
-    j = min(len(y), int(np.ceil(end_s * rate)) - first)
-    return Stretch(y[i:j], float(rate), first + i)
+    # a * up / down is a whole number: a is a multiple of down
+    return Stretch(y, float(rate), a * up // down).cut(start_s, end_s)
 
 
 def _formant_span(start_s: float, end_s: float, n_points: int) -> tuple[float, float, float]:
