@@ -139,7 +139,7 @@ def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monke
     # the frames are the state log-likelihoods themselves
     monkeypatch.setattr(search, "state_log_likelihoods", lambda m, f: f.astype(np.float32))
     loglik = loglik_for([("T", 6), ("IH", 6), ("T", 6)])  # 18 frames: too few for IH's 40
-    graph, path, _ = search.align_frames(builders, search.Evidence(model, loglik), None)
+    graph, path, _ = search.align_frames(builders, search.FrameScorer(model, loglik), None)
     assert graph is builders[1]()  # built once, kept
     got = [(graph.slots[s].phone, b - a) for s, a, b in path_segments(graph, path)]
     assert got == [("T", 6), ("IH1", 6), ("T", 6)]

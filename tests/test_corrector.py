@@ -18,7 +18,7 @@ def test_spectral_change_peaks_where_the_spectrum_changes():
     hop_s = 0.005
     # a boundary placed 15 ms late: the curves should say "the change is 3 frames earlier"
     units = [("AA1", 0.0, 100 * hop_s - 0.0025 + 0.015), ("S", 100 * hop_s - 0.0025 + 0.015, 1.0)]
-    rows, at = boundary_features(cepstra, hop_s, units)
+    rows, at = boundary_features(cepstra, hop_s, units, [0])
     names = boundary_feature_names()
     assert at == [0] and rows.shape == (1, len(names))
     for lag in (2, 4, 8):
@@ -104,11 +104,16 @@ def test_phone_and_word_scores_add_their_boundaries_log_probabilities():
     """A phone's score is the sum of its two boundaries' log-probabilities, a
     word's that of its start and its end; a side touching nothing counts the
     model's missing_logp."""
-    from vowelseg.boundaries.corrector import Evidence, log_sigmoid, phone_and_word_scores
+    from vowelseg.boundaries.corrector import (
+        BoundaryEvidence,
+        log_sigmoid,
+        phone_and_word_scores,
+    )
+    from vowelseg.result import Timeline
 
     units = [("SIL", 0.0, 0.1), ("DH", 0.1, 0.15), ("AH0", 0.15, 0.2), ("K", 0.25, 0.3)]
-    found = Evidence(units, np.zeros((2, 1)), [0, 1], [1, 2, 3], [0.0] * 4,
-                     [(1, 2), (3, 3)], np.full(2, np.nan))
+    line = Timeline(units, [1, 2, 3], [0, 1], np.zeros(4), np.full(2, np.nan))
+    found = BoundaryEvidence(line, np.zeros((2, 1)), np.zeros(4), [(1, 2), (3, 3)])
     scores = np.array([2.0, -1.0])  # SIL|DH and DH|AH0; AH0 and K touch nothing after
     phones, words = phone_and_word_scores(found, scores, missing_logp=-0.5)
     a, b = log_sigmoid(scores)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from vowelseg.align.graph import build_graph
-from vowelseg.align.search import Evidence, frame_emissions
+from vowelseg.align.search import FrameScorer, frame_emissions
 from vowelseg.bench import long as longbench
 from vowelseg.bench import metrics as bench
 from vowelseg.features.mfcc import features_and_silence, normalisation_spans
@@ -45,7 +45,7 @@ def test_back_pointers_follow_the_audio_not_the_transcript(corpus, resources):
     graph = build_graph(words, model)
     feats, silent = features_and_silence(samples / 32768.0, model.features)
     trace: list[BackPointers] = []
-    emissions = frame_emissions(Evidence(model, feats, silent), None)
+    emissions = frame_emissions(FrameScorer(model, feats, silent), None)
     path, _ = viterbi_blocks(graph, emissions, len(feats), block_frames=1000, trace=trace)
     per_frame = sum(b.back.nbytes for b in trace) / len(feats)
     assert graph.n_nodes > 2000

@@ -103,8 +103,7 @@ def test_short_recordings_reuse_the_search_scores(synthetic, monkeypatch):
     """The posterior reads the state scores the Viterbi search already computed
     (one scoring per block, not two) and places every boundary where it did when it
     scored them again."""
-    from vowelseg import pipeline
-    from vowelseg.align import search
+    from vowelseg.align import alignment, search
 
     text, speech = synthetic[0]
     audio = wav_bytes(speech.samples, speech.sample_rate)
@@ -118,7 +117,7 @@ def test_short_recordings_reuse_the_search_scores(synthetic, monkeypatch):
     monkeypatch.setattr(search, "frame_emissions", counting)
     reused = segment(audio, text)
     assert len(calls) == 1
-    monkeypatch.setattr(pipeline, "KEEP_SCORES_FRAMES", 0)
+    monkeypatch.setattr(alignment, "KEEP_SCORES_FRAMES", 0)
     scored_again = segment(audio, text)
     assert len(calls) == 3
     assert reused.phones == scored_again.phones

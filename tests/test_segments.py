@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from vowelseg.result import PhoneInterval, Segmentation, WordInterval, shift_boundaries
+from vowelseg.result import PhoneInterval, Segmentation, WordInterval, timeline
+from vowelseg.result import shift_boundaries as shift_timeline
+
+
+def shift_boundaries(s: Segmentation, offsets_s: dict[str, float]) -> Segmentation:
+    return shift_timeline(s, timeline(s), offsets_s)[0]
 
 
 def seg():

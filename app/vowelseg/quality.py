@@ -18,7 +18,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vowelseg.audio.io import Audio
+from vowelseg.align.alignment import Alignment
+from vowelseg.align.graph import PAUSE_WORD
+from vowelseg.audio.io import Audio, analysis_signal
+from vowelseg.audio.speech import speech_windows
 from vowelseg.result import ReplyWarning, Segmentation
 from vowelseg.text.g2p import Word, expand_text, tokenize
 
@@ -126,6 +129,27 @@ def excuse_quiet_pauses(frame_llr: np.ndarray, pause: np.ndarray,
         for run in quiet:
             out[run] = 0.0
     return out
+
+
+def fit_evidence(alignment: Alignment, audio: Audio, rate: int, exact: bool,
+                 ) -> tuple[tuple[float, ...], tuple[float, float]]:
+    """:func:`mismatch_evidence` of an alignment, and where its worst window is,
+    seconds (:func:`worst_window`); with ``exact`` matching, its pauses in which
+    no speech is heard are excused first (:func:`excuse_quiet_pauses`, checked
+    on ``audio`` at ``rate``)."""
+    llr = alignment.frame_llr
+    frame_word = alignment.frame_words()
+    hop_s = alignment.hop_s
+
+    def heard(first: int, end: int) -> bool:  # speech in these frames of the file?
+        a, b = (max(0, int(f * hop_s * audio.sample_rate)) for f in (first, end))
+        piece = analysis_signal(Audio(audio.samples[a:b], audio.sample_rate, audio.format,
+                                      audio.subtype), rate)
+        return speech_windows(piece) > 0
+
+    counted = excuse_quiet_pauses(llr, frame_word == PAUSE_WORD, heard) if exact else llr
+    worst_s = tuple(f * hop_s for f in worst_window(counted))
+    return mismatch_evidence(counted, frame_word >= 0), worst_s
 
 
 def mismatch_score(evidence: tuple[float, ...]) -> float:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from vowelseg.align.graph import GARBAGE_WORD, AlignmentGraph, path_segments
+from vowelseg.align.alignment import Alignment
+from vowelseg.align.graph import GARBAGE_WORD
 from vowelseg.measures import VowelMeasures
 from vowelseg.phones import base_phone, broad_class, phone_class
-from vowelseg.text.g2p import Word
 
 
 @dataclass(frozen=True)
@@ -89,34 +89,28 @@ def confidence_of(llr: float) -> float:
     return round(float(np.exp(min(0.0, llr) / CONFIDENCE_SCALE_NATS)), 3)
 
 
-def build_segmentation(
-    graph: AlignmentGraph,
-    path: np.ndarray,
-    words: list[Word],
-    hop_s: float,
-    duration_s: float,
-    sample_rate: int,
-    frame_llr: np.ndarray | None = None,
-    run_starts: np.ndarray | None = None,
-) -> Segmentation:
-    """Turn a Viterbi frame path into a :class:`Segmentation`.
+def build_segmentation(alignment: Alignment) -> tuple[Segmentation, Timeline]:
+    """Turn an alignment into a :class:`Segmentation` and its :class:`Timeline`.
 
-    ``frame_llr`` (per frame, the aligned state's log-likelihood minus the best
-    state's) gives each phone its confidence; without it all are 1.
-    ``run_starts`` (per run of the path, a fractional start frame, e.g. from
-    :func:`vowelseg.boundaries.posterior.boundary_posteriors`) places the boundaries; without it
-    they are the path's frame edges.
+    Each phone's confidence comes from its run's mean log-likelihood ratio
+    (:func:`confidence_of`); the boundaries are the posterior's run starts
+    (``alignment.starts``) where it has them, else the path's frame edges. A run
+    that the posterior left no time is dropped.
     """
-    n_frames = len(path)
+    graph, hop_s, duration_s = alignment.graph, alignment.hop_s, alignment.duration_s
+    n_frames = alignment.n_frames
+    run_starts, spreads = alignment.starts, alignment.spreads
+    run_llr = alignment.run_llr()
     phones: list[PhoneInterval] = []
     pauses: list[tuple[float, float]] = []
     untranscribed: list[tuple[float, float]] = []
-    runs = path_segments(graph, path)
-    if frame_llr is not None and runs:
-        starts = np.array([a for _, a, _ in runs])
-        lengths = np.array([b - a for _, a, b in runs])
-        run_llr = np.add.reduceat(frame_llr.astype(np.float64), starts) / lengths
-    for k, (slot_index, a, b) in enumerate(runs):
+    units: list[Unit] = []
+    unit_llr: list[float] = []
+    phone_at: list[int] = []
+    at: list[int] = []
+    spread_s: list[float] = []
+    after_unit = False  # the last run kept was a phone or a pause (not the filler)
+    for k, (slot_index, a, b) in enumerate(alignment.runs.tolist()):
         slot = graph.slots[slot_index]
         first = a if run_starts is None else run_starts[k]
         end_frame = b if run_starts is None or b == n_frames else run_starts[k + 1]
@@ -127,14 +121,29 @@ def build_segmentation(
         span = (round(start, 5), round(end, 5))
         if slot.word == GARBAGE_WORD:
             untranscribed.append(span)
-        elif slot.word < 0:
+            after_unit = False
+            continue
+        if after_unit:  # touches the unit before it
+            at.append(len(units) - 1)
+            spread = np.nan if spreads is None else spreads[k]
+            spread_s.append(spread * hop_s if np.isfinite(spread) else np.nan)
+        if slot.word < 0:
             pauses.append(span)
+            units.append(("SIL", *span))
+            unit_llr.append(0.0)
         else:
-            conf = 1.0 if frame_llr is None else confidence_of(float(run_llr[k]))
+            llr = float(run_llr[k])
+            phone_at.append(len(units))
             phones.append(PhoneInterval(slot.phone, *span, phone_class(slot.phone), slot.word,
-                                        conf))
+                                        confidence_of(llr)))
+            units.append((slot.phone, *span))
+            unit_llr.append(llr)
+        after_unit = True
+    words = alignment.words
     timed = word_intervals([w.text for w in words], [w.source for w in words], phones)
-    return Segmentation(round(duration_s, 5), sample_rate, timed, phones, pauses, untranscribed)
+    seg = Segmentation(round(duration_s, 5), alignment.sample_rate, timed, phones, pauses,
+                       untranscribed, vtln_warp=alignment.warp)
+    return seg, Timeline(units, phone_at, at, np.array(unit_llr), np.array(spread_s, dtype=float))
 
 
 def word_intervals(texts: list[str], sources: list[str],
@@ -177,18 +186,62 @@ MIN_PHONE_S = 0.01
 Unit = tuple[str, float, float]
 
 
-def timeline(seg: Segmentation) -> list[Unit]:
-    """Phones and pauses (``"SIL"``) of ``seg`` as ``(phone, start, end)``, in time order."""
+@dataclass(frozen=True)
+class Timeline:
+    """A segmentation's phones and pauses in time order, indexed as the
+    boundary stages read and move them.
+
+    Attributes
+    ----------
+    units : list of (phone, start_s, end_s)
+        Phones and pauses (``"SIL"``) in time order.
+    phone_units : list of int
+        Per phone of the segmentation, its index in ``units``.
+    at : list of int
+        The boundaries between touching units: ``i`` where unit ``i`` ends as
+        unit ``i + 1`` starts.
+    llr : np.ndarray
+        ``(len(units),)`` each unit's mean per-frame log-likelihood ratio against
+        the best state of any phone, nats (0 for pauses).
+    spread_s : np.ndarray
+        ``(len(at),)`` the standard deviation of each boundary's place under the
+        posterior, seconds (NaN where the path's frame edge was kept).
+    """
+
+    units: list[Unit]
+    phone_units: list[int]
+    at: list[int]
+    llr: np.ndarray
+    spread_s: np.ndarray
+
+    def word_units(self, seg: Segmentation) -> list[tuple[int, int]]:
+        """Per found word of ``seg``, the unit indices of its first and last phones."""
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for p, i in zip(seg.phones, self.phone_units, strict=True):
+            first.setdefault(p.word, i)
+            last[p.word] = i
+        return [(first[w], last[w]) for w in sorted(first)]
+
+    def moved(self, shifts_s: Sequence[float], min_phone_s: float = MIN_PHONE_S) -> Timeline:
+        """This timeline with each boundary ``at[k]`` moved by ``shifts_s[k]``
+        (:func:`moved`)."""
+        return replace(self, units=moved(self.units, self.at, shifts_s, min_phone_s))
+
+
+def timeline(seg: Segmentation) -> Timeline:
+    """The :class:`Timeline` of a segmentation read from a file or an older
+    alignment, without the fit (``llr`` 0) or the posterior (``spread_s`` NaN):
+    phones and pauses merged in time order."""
     units = [(p.phone, p.start, p.end) for p in seg.phones]
     units += [("SIL", a, b) for a, b in seg.pauses]
-    return sorted(units, key=lambda u: (u[1], u[2]))
-
-
-def phone_units(seg: Segmentation, units: Sequence[Unit]) -> list[int]:
-    """Each phone's index in ``units`` (its :func:`timeline`; phones and pauses
-    never share a span)."""
-    index = {(u[1], u[2]): i for i, u in enumerate(units) if u[0] != "SIL"}
-    return [index[(p.start, p.end)] for p in seg.phones]
+    order = sorted(range(len(units)), key=lambda i: (units[i][1], units[i][2]))
+    where = np.empty(len(units), dtype=int)
+    where[order] = np.arange(len(units))
+    units = [units[i] for i in order]
+    at = touching(units)
+    return Timeline(units, where[:len(seg.phones)].tolist(), at, np.zeros(len(units)),
+                    np.full(len(at), np.nan))
 
 
 def touching(units: Sequence[Unit]) -> list[int]:
@@ -211,35 +264,41 @@ def moved(units: Sequence[Unit], at: Sequence[int], shifts_s: Sequence[float],
     return [tuple(u) for u in out]
 
 
-def with_units(seg: Segmentation, units: Sequence[Unit], at_units: Sequence[int],
-               ) -> Segmentation:
-    """``seg`` with its phones' and pauses' times taken from ``units`` (its
-    :func:`timeline`, moved; ``at_units`` its :func:`phone_units`), its words'
-    spans following."""
+def with_units(seg: Segmentation, line: Timeline) -> Segmentation:
+    """``seg`` with its phones' and pauses' times taken from its timeline
+    ``line`` (moved), its words' spans following."""
+    units = line.units
     phones = [replace(p, start=units[i][1], end=units[i][2])
-              for p, i in zip(seg.phones, at_units, strict=True)]
+              for p, i in zip(seg.phones, line.phone_units, strict=True)]
     words = word_intervals([w.word for w in seg.words], [w.source for w in seg.words], phones)
     return replace(seg, phones=phones, words=words,
                    pauses=[(u[1], u[2]) for u in units if u[0] == "SIL"])
 
 
-def shift_boundaries(seg: Segmentation, offsets_s: dict[str, float],
-                     min_phone_s: float = MIN_PHONE_S) -> Segmentation:
+def shift_boundaries(seg: Segmentation, line: Timeline, offsets_s: dict[str, float],
+                     min_phone_s: float = MIN_PHONE_S) -> tuple[Segmentation, Timeline]:
     """Move every boundary between two touching phones (pauses included) by the
     learned offset of its phone pair, or else of its type, keeping each phone at
     least ``min_phone_s`` long.
 
     Parameters
     ----------
+    seg, line : Segmentation, Timeline
+        An alignment and its timeline.
     offsets_s : dict
         Seconds to add to a boundary's time, by :func:`pair_key` (``"AE>T"``)
         and by :func:`boundary_key` (``"vowel>stop"``, for pairs not listed).
+
+    Returns
+    -------
+    Segmentation, Timeline
+        Both with the boundaries moved.
     """
     if not offsets_s:
-        return seg
-    units = timeline(seg)
-    at = touching(units)
+        return seg, line
+    units = line.units
     shifts = [offsets_s.get(pair_key(units[i][0], units[i + 1][0]),
                             offsets_s.get(boundary_key(units[i][0], units[i + 1][0]), 0.0))
-              for i in at]
-    return with_units(seg, moved(units, at, shifts, min_phone_s), phone_units(seg, units))
+              for i in line.at]
+    line = line.moved(shifts, min_phone_s)
+    return with_units(seg, line), line

@@ -100,58 +100,13 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
         copies without a self-loop in front (a minimum-duration topology);
         False: one node per state (shortest phone ``n_states`` frames).
     """
-    n_states = model.n_states
-    stay_all = model.stay_logprob
-    leave_all = leave_logprob(stay_all)
-    slots: list[PhoneSlot] = []
-    node_slot: list[int] = []
-    node_column: list[int] = []
-    stay: list[float] = []
-    preds: list[list[tuple[int, float]]] = []
-    START = -1
-
-    def add_phone(phone: str, word: int, entry: list[tuple[int, float]]) -> tuple[int, float]:
-        p = model.index(base_phone(phone))
-        slots.append(PhoneSlot(phone, word))
-        total = model.min_frames(model.phones[p]) if min_durations else n_states
-        incoming = entry
-        for s in range(n_states):
-            copies = total // n_states + (s < total % n_states)
-            for c in range(copies):  # the copies before the last pass straight on
-                node_slot.append(len(slots) - 1)
-                node_column.append(model.column(p, s))
-                stay.append(float(stay_all[p, s]) if c == copies - 1 else NEG_INF)
-                preds.append(incoming)
-                incoming = [(len(node_slot) - 1,
-                             float(leave_all[p, s]) if c == copies - 1 else 0.0)]
-        return incoming[0]
-
-    def add_garbage(entry: list[tuple[int, float]]) -> tuple[int, float]:
-        slots.append(PhoneSlot(GARBAGE, GARBAGE_WORD))
-        node_slot.append(len(slots) - 1)
-        node_column.append(model.filler_column)
-        stay.append(float(np.log(0.9)))
-        preds.append([(n, lp + mismatch.garbage_entry_logp) for n, lp in entry])
-        return len(node_slot) - 1, float(np.log(0.1))
-
-    def add_pause(entry: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """Between words (and before the first, after the last): an optional
-        pause; with the filler, optionally [pause] filler [pause]."""
-        def pause(after: list[tuple[int, float]]) -> tuple[int, float]:
-            return add_phone(SILENCE, PAUSE_WORD, [(n, lp + pause_logp) for n, lp in after])
-
-        out = entry + [pause(entry)]
-        if mismatch.garbage_entry_logp is not None:
-            filler = add_garbage(out)
-            out += [filler, pause([filler])]
-        return out
-
-    reached = add_pause([(START, 0.0)])  # end of the previous word + pause
+    nodes = _Nodes(model, mismatch, pause_logp, min_durations)
+    reached = nodes.add_pause([(_START, 0.0)])  # end of the previous word + pause
     skipped: list[tuple[int, float]] = []  # paths that left the previous word out
     exits: list[tuple[int, float]] = []
     for w, word in enumerate(words):
         if w > 0:
-            reached = add_pause(exits)
+            reached = nodes.add_pause(exits)
         # A skipped word also skips its pause (never two pauses in a row), and
         # at most one word in a row is skipped (edges stay few).
         frontier = reached + skipped
@@ -160,42 +115,106 @@ def build_graph(words: list[Word], model: AcousticModel, pause_logp: float = 0.0
         for variant, prior in zip(word.pronunciations, priors, strict=True):
             entry = [(n, lp + prior) for n, lp in frontier]
             for phone in variant:
-                entry = [add_phone(phone, w, entry)]
+                entry = [nodes.add_phone(phone, w, entry)]
             exits.extend(entry)
         skipped = ([(n, lp + mismatch.skip_logp) for n, lp in reached]
                    if mismatch.skip_logp is not None else [])
-    frontier = (add_pause(exits) if words else reached) + skipped
+    return nodes.graph((nodes.add_pause(exits) if words else reached) + skipped)
 
-    n = len(node_slot)
-    start_logp = np.full(n, NEG_INF)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    pred_node: list[int] = []
-    pred_logp: list[float] = []
-    for j, incoming in enumerate(preds):
-        for i, lp in incoming:
-            if i == START:
-                start_logp[j] = max(start_logp[j], lp)
-            else:
-                pred_node.append(i)
-                pred_logp.append(lp)
-        ptr[j + 1] = len(pred_node)
-    if np.diff(ptr).max(initial=0) > 127:
-        raise AlignmentError("a word has too many pronunciation variants to align")
-    final = np.zeros(n, dtype=np.bool_)
-    for node, _ in frontier:
-        if node != START:
-            final[node] = True
-    return AlignmentGraph(
-        slots=slots,
-        node_slot=np.array(node_slot, dtype=np.int64),
-        node_column=np.array(node_column, dtype=np.int64),
-        stay=np.array(stay),
-        pred_ptr=ptr,
-        pred_node=np.array(pred_node, dtype=np.int64),
-        pred_logp=np.array(pred_logp),
-        start_logp=start_logp,
-        final=final,
-    )
+
+#: The graph's entry, as a predecessor.
+_START = -1
+
+
+class _Nodes:
+    """The nodes of a graph being built, each with its predecessors
+    (``(node, log-probability)``, :data:`_START` for the entry)."""
+
+    def __init__(self, model: AcousticModel, mismatch: Mismatch, pause_logp: float,
+                 min_durations: bool) -> None:
+        self.model, self.mismatch = model, mismatch
+        self.pause_logp, self.min_durations = pause_logp, min_durations
+        self.stay_all = model.stay_logprob
+        self.leave_all = leave_logprob(self.stay_all)
+        self.slots: list[PhoneSlot] = []
+        self.node_slot: list[int] = []
+        self.node_column: list[int] = []
+        self.stay: list[float] = []
+        self.preds: list[list[tuple[int, float]]] = []
+
+    def add_phone(self, phone: str, word: int,
+                  entry: list[tuple[int, float]]) -> tuple[int, float]:
+        """A phone's states after ``entry``; returns its exit."""
+        model, n_states = self.model, self.model.n_states
+        p = model.index(base_phone(phone))
+        self.slots.append(PhoneSlot(phone, word))
+        total = model.min_frames(model.phones[p]) if self.min_durations else n_states
+        incoming = entry
+        for s in range(n_states):
+            copies = total // n_states + (s < total % n_states)
+            for c in range(copies):  # the copies before the last pass straight on
+                self.node_slot.append(len(self.slots) - 1)
+                self.node_column.append(model.column(p, s))
+                self.stay.append(float(self.stay_all[p, s]) if c == copies - 1 else NEG_INF)
+                self.preds.append(incoming)
+                incoming = [(len(self.node_slot) - 1,
+                             float(self.leave_all[p, s]) if c == copies - 1 else 0.0)]
+        return incoming[0]
+
+    def add_garbage(self, entry: list[tuple[int, float]]) -> tuple[int, float]:
+        """The untranscribed-speech filler after ``entry``; returns its exit."""
+        self.slots.append(PhoneSlot(GARBAGE, GARBAGE_WORD))
+        self.node_slot.append(len(self.slots) - 1)
+        self.node_column.append(self.model.filler_column)
+        self.stay.append(float(np.log(0.9)))
+        self.preds.append([(n, lp + self.mismatch.garbage_entry_logp) for n, lp in entry])
+        return len(self.node_slot) - 1, float(np.log(0.1))
+
+    def add_pause(self, entry: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Between words (and before the first, after the last): an optional
+        pause; with the filler, optionally [pause] filler [pause]."""
+        def pause(after: list[tuple[int, float]]) -> tuple[int, float]:
+            return self.add_phone(SILENCE, PAUSE_WORD,
+                                  [(n, lp + self.pause_logp) for n, lp in after])
+
+        out = entry + [pause(entry)]
+        if self.mismatch.garbage_entry_logp is not None:
+            filler = self.add_garbage(out)
+            out += [filler, pause([filler])]
+        return out
+
+    def graph(self, frontier: list[tuple[int, float]]) -> AlignmentGraph:
+        """The graph, ending at the nodes of ``frontier``."""
+        n = len(self.node_slot)
+        start_logp = np.full(n, NEG_INF)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        pred_node: list[int] = []
+        pred_logp: list[float] = []
+        for j, incoming in enumerate(self.preds):
+            for i, lp in incoming:
+                if i == _START:
+                    start_logp[j] = max(start_logp[j], lp)
+                else:
+                    pred_node.append(i)
+                    pred_logp.append(lp)
+            ptr[j + 1] = len(pred_node)
+        if np.diff(ptr).max(initial=0) > 127:
+            raise AlignmentError("a word has too many pronunciation variants to align")
+        final = np.zeros(n, dtype=np.bool_)
+        for node, _ in frontier:
+            if node != _START:
+                final[node] = True
+        return AlignmentGraph(
+            slots=self.slots,
+            node_slot=np.array(self.node_slot, dtype=np.int64),
+            node_column=np.array(self.node_column, dtype=np.int64),
+            stay=np.array(self.stay),
+            pred_ptr=ptr,
+            pred_node=np.array(pred_node, dtype=np.int64),
+            pred_logp=np.array(pred_logp),
+            start_logp=start_logp,
+            final=final,
+        )
 
 
 def path_segments(graph: AlignmentGraph, path: np.ndarray) -> list[tuple[int, int, int]]:

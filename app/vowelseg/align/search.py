@@ -33,8 +33,8 @@ Viterbi search's state scores for the boundary posteriors instead of scoring aga
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """What the search scores: a recording's features under a model.
+class FrameScorer:
+    """What the search scores: a recording's features under a model (the frames' evidence).
 
     Attributes
     ----------
@@ -61,19 +61,19 @@ class Evidence:
         return len(self.feats)
 
 
-def frame_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
+def frame_emissions(scorer: FrameScorer, pause_mask: np.ndarray | None,
                     best_out: np.ndarray | None = None) -> Emissions:
-    """Block-wise state log-likelihoods of the evidence; with a ``pause_mask``,
+    """Block-wise state log-likelihoods of the scorer; with a ``pause_mask``,
     only silence states may occupy the masked frames. ``best_out`` receives
     each frame's best state log-likelihood (for confidences)."""
-    model, feats, silent = evidence.model, evidence.feats, evidence.silent
+    model, feats, silent = scorer.model, scorer.feats, scorer.silent
 
     def emissions(first: int, last: int) -> np.ndarray:
         loglik = state_log_likelihoods(model.mixtures, feats[first:last])
         if best_out is not None:
             best_out[first:last] = loglik.max(axis=1)
-        if evidence.filler_frame_logp is not None:
-            loglik = with_garbage(loglik, model, evidence.filler_frame_logp)
+        if scorer.filler_frame_logp is not None:
+            loglik = with_garbage(loglik, model, scorer.filler_frame_logp)
         if silent is not None:
             loglik[silent[first:last]] = 0.0
         if pause_mask is None:
@@ -82,7 +82,7 @@ def frame_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
     return emissions
 
 
-def window_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
+def window_emissions(scorer: FrameScorer, pause_mask: np.ndarray | None,
                      block_frames: int = BLOCK_FRAMES,
                      known: dict[tuple[int, int], np.ndarray] | None = None,
                      ) -> WindowEmissions:
@@ -93,8 +93,8 @@ def window_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
     off the block that holds it. ``known`` blocks (``(first, end)`` -> scores,
     kept by :func:`align_frames` with the same model and mask) are read, not
     scored again."""
-    frames = frame_emissions(dataclasses.replace(evidence, filler_frame_logp=None), pause_mask)
-    n_frames = evidence.n_frames
+    frames = frame_emissions(dataclasses.replace(scorer, filler_frame_logp=None), pause_mask)
+    n_frames = scorer.n_frames
     block = [0, 0, np.empty((0, 0), dtype=np.float32)]  # first, end, log-likelihoods
 
     def emissions(first: int, end: int, columns: np.ndarray) -> np.ndarray:
@@ -110,7 +110,7 @@ def window_emissions(evidence: Evidence, pause_mask: np.ndarray | None,
     return emissions
 
 
-def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], evidence: Evidence,
+def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], scorer: FrameScorer,
                  pause_mask: np.ndarray | None, beam: float = DEFAULT_BEAM,
                  best_out: np.ndarray | None = None,
                  keep: dict[tuple[int, int], np.ndarray] | None = None,
@@ -135,10 +135,10 @@ def align_frames(graphs: Sequence[Callable[[], AlignmentGraph]], evidence: Evide
         path keeps to (None if it had to be given up); None if the transcript
         fits no way (:func:`does_not_fit` says so to the user).
     """
-    n_frames = evidence.n_frames
+    n_frames = scorer.n_frames
     masks = [pause_mask, None] if pause_mask is not None and pause_mask.any() else [None]
     for mask in masks:
-        emissions = frame_emissions(evidence, mask, best_out)
+        emissions = frame_emissions(scorer, mask, best_out)
         if keep is not None:
             emissions = _keeping(emissions, keep)
         for build in graphs:

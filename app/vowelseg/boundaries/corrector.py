@@ -44,10 +44,8 @@ from vowelseg.result import (
     CONFIDENCE_SCALE_NATS,
     LOW_CONFIDENCE,
     Segmentation,
-    moved,
-    phone_units,
-    timeline,
-    touching,
+    Timeline,
+    confidence_of,
     with_units,
 )
 
@@ -100,7 +98,8 @@ def _change_curves(cepstra: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def boundary_features(cepstra: np.ndarray, hop_s: float,
-                      units: list[tuple[str, float, float]]) -> tuple[np.ndarray, list[int]]:
+                      units: list[tuple[str, float, float]],
+                      at: list[int]) -> tuple[np.ndarray, list[int]]:
     """Feature rows for every boundary between two touching units.
 
     Parameters
@@ -112,6 +111,8 @@ def boundary_features(cepstra: np.ndarray, hop_s: float,
         Frame step, seconds.
     units : list of (phone, start_s, end_s)
         Phones and pauses (``"SIL"``) in time order.
+    at : list of int
+        The boundaries between touching units (:attr:`vowelseg.result.Timeline.at`).
 
     Returns
     -------
@@ -120,7 +121,6 @@ def boundary_features(cepstra: np.ndarray, hop_s: float,
     at : list of int
         For each row, the index of the unit the boundary ends.
     """
-    at = touching(units)
     rows = np.zeros((len(at), _N_BOUNDARY_FEATURES), dtype=np.float32)
     if not at:
         return rows, at
@@ -161,7 +161,7 @@ def classifier_feature_names() -> list[str]:
     return boundary_feature_names() + ["shift", "spread_s", "left_llr", "right_llr"]
 
 
-def classifier_rows(found: Evidence, shifts_s: np.ndarray) -> np.ndarray:
+def classifier_rows(found: BoundaryEvidence, shifts_s: np.ndarray) -> np.ndarray:
     """The boundary classifier's input: each boundary's row, the corrector's
     shift of it, the posterior's spread there and the log-likelihood ratios of
     the units it separates."""
@@ -181,7 +181,8 @@ def vowel_units(units: list[tuple[str, float, float]]) -> np.ndarray:
     return np.array([phone_class(u[0]) == "vowel" for u in units], dtype=bool)
 
 
-def phone_and_word_scores(found: Evidence, boundary_scores: np.ndarray, missing_logp: float,
+def phone_and_word_scores(found: BoundaryEvidence, boundary_scores: np.ndarray,
+                          missing_logp: float,
                           ) -> tuple[np.ndarray, np.ndarray]:
     """The calibrators' inputs: per unit (phones and pauses, ``found.units``),
     the sum of its two boundaries' log-probabilities of being right; per found
@@ -238,7 +239,7 @@ class BoundaryModel:
             return np.zeros(0)
         return np.clip(self.corrector.predict(rows), -MAX_SHIFT_S, MAX_SHIFT_S)
 
-    def boundary_scores(self, found: Evidence, shifts_s: np.ndarray) -> np.ndarray:
+    def boundary_scores(self, found: BoundaryEvidence, shifts_s: np.ndarray) -> np.ndarray:
         """Raw score, per boundary, of its being right after correction."""
         if not len(found.rows):
             return np.zeros(0)
@@ -291,59 +292,60 @@ def load_for(model_path: Path) -> BoundaryModel | None:
 
 
 @dataclass(frozen=True)
-class Evidence:
+class BoundaryEvidence:
     """What the boundary model reads off one alignment.
 
     Attributes
     ----------
-    units : list of (phone, start_s, end_s)
-        Phones and pauses (``"SIL"``) in time order (:func:`timeline`).
-    rows, at
-        :func:`boundary_features` of ``units``.
-    phone_units : list of int
-        For each phone of the alignment, its index in ``units``.
-    llr : list of float
-        Each unit's mean log-likelihood ratio against a free phone loop, read
-        back from the phones' confidences (0 for pauses).
+    line : Timeline
+        The alignment's phones and pauses in time order, their fit and the
+        posterior's spread at each boundary.
+    rows : np.ndarray
+        :func:`boundary_features` of ``line.units``, a row per boundary of ``line.at``.
+    llr : np.ndarray
+        ``(len(line.units),)`` the units' log-likelihood ratios as the classifier reads them
+        (:func:`classifier_llr`).
     words : list of (int, int)
         For each found word, the unit indices of its first and last phones.
-    spread_s : np.ndarray
-        Per boundary (row), the standard deviation of its place under the
-        alignment's posterior, seconds (NaN if unknown).
     """
 
-    units: list[tuple[str, float, float]]
+    line: Timeline
     rows: np.ndarray
-    at: list[int]
-    phone_units: list[int]
-    llr: list[float]
+    llr: np.ndarray
     words: list[tuple[int, int]]
-    spread_s: np.ndarray
+
+    @property
+    def units(self) -> list[tuple[str, float, float]]:
+        """The units (phone, start_s, end_s) in time order."""
+        return self.line.units
+
+    @property
+    def at(self) -> list[int]:
+        """The boundaries between touching units (:attr:`Timeline.at`)."""
+        return self.line.at
+
+    @property
+    def spread_s(self) -> np.ndarray:
+        """Per boundary, the posterior's standard deviation, seconds."""
+        return self.line.spread_s
 
 
-def evidence(seg: Segmentation, cepstra: np.ndarray, hop_s: float,
-             spread_s: np.ndarray | None = None) -> Evidence:
-    """The boundary model's inputs for ``seg`` (its boundaries as aligned;
-    ``spread_s`` as :class:`Evidence` holds it, all unknown if None)."""
-    units = timeline(seg)
-    rows, at = boundary_features(cepstra, hop_s, units)
-    if spread_s is None:
-        spread_s = np.full(len(at), np.nan)
-    if len(spread_s) != len(at):
-        raise ValueError(f"{len(spread_s)} boundary spreads for {len(at)} boundaries")
-    at_units = phone_units(seg, units)
-    llr = [0.0] * len(units)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for p, i in zip(seg.phones, at_units, strict=True):
-        llr[i] = CONFIDENCE_SCALE_NATS * float(np.log(max(p.confidence, 1e-3)))
-        first.setdefault(p.word, i)
-        last[p.word] = i
-    return Evidence(units, rows, at, at_units, llr,
-                    [(first[w], last[w]) for w in sorted(first)], np.asarray(spread_s, float))
+def classifier_llr(llr: np.ndarray) -> np.ndarray:
+    """A unit's log-likelihood ratio as the boundary classifier was fitted on it:
+    at the resolution of the reply's confidence (exp(LLR / 4) to three
+    decimals, at least 0.001)."""
+    return np.array([CONFIDENCE_SCALE_NATS * np.log(max(confidence_of(x), 1e-3)) for x in llr])
 
 
-def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segmentation:
+def evidence(seg: Segmentation, line: Timeline, cepstra: np.ndarray,
+             hop_s: float) -> BoundaryEvidence:
+    """The boundary model's inputs for ``seg`` and its timeline ``line``."""
+    rows, at = boundary_features(cepstra, hop_s, line.units, line.at)
+    llr = np.where([u[0] != "SIL" for u in line.units], classifier_llr(line.llr), 0.0)
+    return BoundaryEvidence(line, rows, llr, line.word_units(seg))
+
+
+def correct(seg: Segmentation, found: BoundaryEvidence, model: BoundaryModel) -> Segmentation:
     """``seg`` with its boundaries corrected and its phones' and words'
     confidences replaced by the calibrated probabilities that both their
     boundaries lie within :data:`RIGHT_WITHIN_S` of a careful labeller's."""
@@ -360,9 +362,9 @@ def correct(seg: Segmentation, found: Evidence, model: BoundaryModel) -> Segment
     def kept(p: float, word: int) -> float:
         return round(p if fit[word] >= LOW_CONFIDENCE else min(p, fit[word]), 3)
 
-    corrected = with_units(seg, moved(found.units, found.at, shifts), found.phone_units)
+    corrected = with_units(seg, found.line.moved(shifts))
     phones = [replace(p, confidence=kept(float(phone_p[i]), p.word))
-              for p, i in zip(corrected.phones, found.phone_units, strict=True)]
+              for p, i in zip(corrected.phones, found.line.phone_units, strict=True)]
     words = [replace(w, confidence=kept(float(next(word_p)), k)) if w.found else w
              for k, w in enumerate(corrected.words)]
     return replace(corrected, phones=phones, words=words)

@@ -15,11 +15,14 @@ pauses are kept; only the times move, and stay in order.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numba
 import numpy as np
 
+from vowelseg.align.alignment import Alignment
 from vowelseg.align.graph import GARBAGE_WORD, AlignmentGraph
-from vowelseg.align.search import WindowEmissions
+from vowelseg.align.search import WindowEmissions, window_emissions
 from vowelseg.hmm.model import leave_logprob
 
 #: Default scale of the emission log-likelihoods: chosen on synthetic speech with
@@ -155,6 +158,18 @@ def boundary_posteriors(graph: AlignmentGraph, path: np.ndarray,
             out[i + 1] = first + t
             spreads[i + 1] = spread
     return _ordered(out, len(path)), spreads
+
+
+def placed(alignment: Alignment, scale: float = POSTERIOR_SCALE) -> Alignment:
+    """``alignment`` with every run's start at its posterior mean and the
+    posterior's spread there (:func:`boundary_posteriors`), scored by the
+    model and the pause mask the path was found with."""
+    scores = window_emissions(alignment.scorer, alignment.pause_mask,
+                              known=alignment.kept_scores)
+    starts, spreads = boundary_posteriors(
+        alignment.graph, alignment.path, scores, scale,
+        reach_frames=round(POSTERIOR_REACH_S / alignment.hop_s))
+    return dataclasses.replace(alignment, starts=starts, spreads=spreads)
 
 
 def _ordered(starts: np.ndarray, n_frames: int) -> np.ndarray:

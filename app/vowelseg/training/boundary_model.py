@@ -26,7 +26,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,9 +33,9 @@ from vowelseg.boundaries.corrector import (
     CATEGORICAL,
     MAX_SHIFT_S,
     RIGHT_WITHIN_S,
+    BoundaryEvidence,
     BoundaryModel,
     Calibration,
-    Evidence,
     boundary_feature_names,
     classifier_feature_names,
     classifier_rows,
@@ -45,14 +44,10 @@ from vowelseg.boundaries.corrector import (
     vowel_units,
 )
 from vowelseg.boundaries.corrector import correct as apply_model
-from vowelseg.boundaries.corrector import evidence as boundary_evidence
 from vowelseg.boundaries.trees import from_lightgbm
 from vowelseg.phones import base_phone
-from vowelseg.result import Segmentation, moved, phone_units, timeline, with_units
+from vowelseg.result import Segmentation, timeline, with_units
 from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
-
-if TYPE_CHECKING:
-    from vowelseg.pipeline import BoundaryInputs
 
 #: Fewest speakers a corpus needs for the boundary model: its calibration is
 #: fitted on scores of models that left one speaker out, each needing two
@@ -86,7 +81,7 @@ class Example:
     utt_id: str
     speaker: str
     seg: Segmentation
-    found: Evidence
+    found: BoundaryEvidence
     reference: list[tuple[str, float, float]]
     words: list[tuple[str, float, float]]
     wall_s: float = 0.0  # aligning it took, s
@@ -104,7 +99,7 @@ def _links(units: Sequence[tuple[str, float, float]],
     return edit_alignment([r[0] for r in reference], [base_phone(u[0]) for u in units])
 
 
-def boundary_targets(found: Evidence, reference: Sequence[tuple[str, float, float]],
+def boundary_targets(found: BoundaryEvidence, reference: Sequence[tuple[str, float, float]],
                      ) -> np.ndarray:
     """Per boundary row: the labeller's time minus ours (s) where the two phones
     around it align to two consecutive reference phones, else NaN."""
@@ -145,13 +140,12 @@ def words_right(seg: Segmentation, words: Sequence[tuple[str, float, float]]) ->
     return out
 
 
-def example(utt: Utterance, seg: Segmentation, inputs: BoundaryInputs, hop_s: float,
+def example(utt: Utterance, seg: Segmentation, found: BoundaryEvidence,
             wall_s: float = 0.0) -> Example:
     """An :class:`Example` from one held-out alignment and what the boundary
     model reads off it."""
-    return Example(utt.utt_id, speaker_of(utt), seg,
-                   boundary_evidence(seg, inputs.cepstra, hop_s, inputs.spread_s),
-                   fold_reference(utt.phones), list(utt.words), wall_s)
+    return Example(utt.utt_id, speaker_of(utt), seg, found, fold_reference(utt.phones),
+                   list(utt.words), wall_s)
 
 
 # ---------------------------------------------------------------- fitting
@@ -181,12 +175,12 @@ def _example_tables(e: Example, shifts: np.ndarray, scores: np.ndarray, missing_
     """The scores (:func:`phone_and_word_scores`) and "right" labels of ``e``'s
     phones (and which are vowels) and of its words, with ``shifts``
     applied and ``scores`` the boundary classifier's."""
-    units = moved(e.found.units, e.found.at, shifts)
+    line = e.found.line.moved(shifts)
     phone_scores, word_scores = phone_and_word_scores(e.found, scores, missing_logp)
-    right = phones_right(units, e.reference)
+    right = phones_right(line.units, e.reference)
     phone = np.array([u[0] != "SIL" for u in e.found.units])
     return (phone_scores[phone], right[phone], vowel_units(e.found.units)[phone], word_scores,
-            words_right(with_units(e.seg, units, e.found.phone_units), e.words))
+            words_right(with_units(e.seg, line), e.words))
 
 
 def fit_classifier(rows: np.ndarray, labels: np.ndarray, names: list[str]):  # noqa: ANN201
@@ -352,8 +346,8 @@ def reply_figures(replies: Sequence[tuple[list, list, Segmentation]]) -> dict[st
 def _phone_rightness(seg: Segmentation, reference: Sequence[tuple[str, float, float]],
                      ) -> np.ndarray:
     """Per phone of ``seg``, right or not (:func:`phones_right` over its timeline)."""
-    units = timeline(seg)
-    return phones_right(units, reference)[phone_units(seg, units)]
+    line = timeline(seg)
+    return phones_right(line.units, reference)[line.phone_units]
 
 
 # ---------------------------------------------------------------- collecting
@@ -368,13 +362,12 @@ def _collect_round(test: Sequence[Utterance], corpus: Sequence[Utterance], resou
     for utt in test:
         t0 = time.perf_counter()
         try:
-            seg, inputs = align_recording(read_audio(utt.wav), utt.text, resources,
+            seg, found = align_recording(read_audio(utt.wav), utt.text, resources,
                                           options or Options())
         except Exception as exc:  # noqa: BLE001 (a failure is a result: the bench counts it)
             out.append((utt.utt_id, f"{type(exc).__name__}: {exc}"))
             continue
-        out.append(example(utt, seg, inputs, resources.model.features.hop_s,
-                           time.perf_counter() - t0))
+        out.append(example(utt, seg, found, time.perf_counter() - t0))
     return out
 
 
