@@ -2,9 +2,8 @@
 
 The boundary model's trees are trained with LightGBM (the recipe, extra
 ``[train]``) and stored as arrays (``.npz``), because importing ``lightgbm`` at
-run time costs 2.0-2.5 s (it imports scikit-learn when that is installed),
-more than the service's whole cold start (1.7 s); evaluating a few hundred
-small trees needs none of it. :func:`from_lightgbm` converts a trained
+run time costs more than the service's whole cold start (docs/experiments.md,
+The boundary model); evaluating a few hundred small trees needs none of it. :func:`from_lightgbm` converts a trained
 booster, and ``tests/test_corrector.py`` checks the predictions against
 LightGBM's own on the same rows, missing values and categories included.
 """
