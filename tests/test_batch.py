@@ -4,6 +4,7 @@ combined table of vowel measurements)."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import signal
 import subprocess
@@ -12,7 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from vowelseg import batch
+from vowelseg import batch, segment
+from vowelseg.errors import VowelsegError
+from vowelseg.options import Options
+from vowelseg.render import to_json
 from vowelseg.training.corpus import read_corpus
 
 from tests.conftest import ROOT
@@ -71,7 +75,7 @@ def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
     assert 20 <= len(before) < 200
     seen = []
-    summary = batch.run(corpus, out, workers=2, measures=False,
+    summary = batch.run(corpus, out, workers=2, options=Options(measures=False),
                         progress=lambda done, total, failed, start: seen.append(failed))
     assert seen[-1] == len(summary["failed"]) == 2  # the progress line counts as the summary
     assert summary["files"] == 201  # the untranscribed file is not a job
@@ -84,6 +88,22 @@ def test_interrupted_batch_resumes_with_the_rest_only(corpus, tmp_path):
     assert "could not decode" in reasons[str(corpus / "broken.wav")]
     assert "no .lab or .txt" in reasons[str(corpus / "untranscribed.wav")]
     assert "broken.wav" in (out / "failures.tsv").read_text()
+
+
+def test_every_file_gets_the_options_and_a_resume_keeps_them(timit, tmp_path):
+    utt = read_corpus(timit)[0]
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    corpus.mkdir()
+    shutil.copy(utt.wav, corpus / "a.wav")
+    (corpus / "a.txt").write_text(utt.text + "\n")
+    viterbi = Options(boundaries="viterbi", vtln=False, measures=False)
+    assert batch.run(corpus, out, options=viterbi)["aligned"] == 1
+    assert json.loads((out / "a.json").read_text()) == to_json(segment(utt.wav, utt.text,
+                                                                        options=viterbi))
+    assert not (out / "a.csv").exists()
+    with pytest.raises(VowelsegError, match="boundaries 'viterbi' -> 'posterior'"):
+        batch.run(corpus, out, options=Options(vtln=False, measures=False))
+    assert batch.run(corpus, out, options=viterbi)["skipped"] == 1
 
 
 @pytest.mark.slow

@@ -4,14 +4,16 @@ Every audio file with a transcript beside it (``name.wav`` + ``name.txt`` or
 ``name.lab``; speaker sub-folders allowed) becomes ``OUT/<same path>/name.json``,
 ``name.TextGrid`` and ``name.csv`` (its vowels' measurements; ``OUT/vowels.csv``
 joins them all, with the speaker's folder as a column). Finished files are
-skipped, so an interrupted run resumes where it stopped; outputs are written to
-a temporary name and renamed, so a file is either complete or absent. Work runs
+skipped, so an interrupted run resumes where it stopped, with the options it
+started with (kept in ``OUT/.batch-options``); outputs are written to a
+temporary name and renamed, so a file is either complete or absent. Work runs
 on local processes or on a Dask distributed cluster, through the same
 :func:`align_file`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -21,11 +23,20 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from vowelseg.errors import VowelsegError
+from vowelseg.options import Options
 from vowelseg.text.files import AUDIO_SUFFIXES, transcript_beside
 
 OUTPUT_SUFFIXES = (".json", ".TextGrid")
 #: All files' vowel tables joined, in the output folder.
 COMBINED_CSV = "vowels.csv"
+#: The options and model a batch's outputs were made with, in the output folder
+#: (not ``.json``: the outputs are the folder's ``.json`` files).
+OPTIONS_FILE = ".batch-options"
+#: A batch's options unless told otherwise: every vowel measured (the per-file
+#: .csv and the joined vowels.csv are most of what a corpus is aligned for), in
+#: the process aligning its file (the batch's processes are the parallelism).
+BATCH_OPTIONS = Options(measures=True)
 
 
 @dataclass(frozen=True)
@@ -36,12 +47,12 @@ class Job:
     transcript: Path
     out_stem: Path
     speaker: str = ""
-    measures: bool = True
+    options: Options = BATCH_OPTIONS
 
     @property
     def suffixes(self) -> tuple[str, ...]:
         """The outputs it writes."""
-        return OUTPUT_SUFFIXES + ((".csv",) if self.measures else ())
+        return OUTPUT_SUFFIXES + ((".csv",) if self.options.measures else ())
 
     def done(self) -> bool:
         """All outputs exist (written atomically, so they are complete)."""
@@ -58,7 +69,7 @@ class Outcome:
     warnings: tuple[str, ...] = ()
 
 
-def find_jobs(corpus: Path, out: Path, measures: bool = True,
+def find_jobs(corpus: Path, out: Path, options: Options = BATCH_OPTIONS,
               ) -> tuple[list[Job], list[Outcome]]:
     """Audio files with a transcript beside them, and those without one."""
     jobs, missing = [], []
@@ -70,8 +81,44 @@ def find_jobs(corpus: Path, out: Path, measures: bool = True,
             continue
         rel = audio.relative_to(corpus)
         jobs.append(Job(audio, transcript, Path(out) / rel.parent / rel.stem,
-                        rel.parent.as_posix() if rel.parent != Path(".") else "", measures))
+                        rel.parent.as_posix() if rel.parent != Path(".") else "", options))
     return jobs, missing
+
+
+def made_with(options: Options, model: str | None) -> str:
+    """What :data:`OPTIONS_FILE` records: the options and the model's file name
+    (the processes measuring a file change nothing in its outputs)."""
+    from vowelseg.hmm.model import DEFAULT_MODEL
+
+    return json.dumps({"model": Path(model or DEFAULT_MODEL).name,
+                       "options": options.model_dump(mode="json",
+                                                     exclude={"measure_processes"})},
+                      indent=1) + "\n"
+
+
+def check_resume(jobs: list[Job], out: Path, options: Options, model: str | None) -> None:
+    """Record the batch's options and model in ``out``; refuse to add to
+    finished outputs made with others, which would mix the two in one corpus.
+
+    Raises
+    ------
+    VowelsegError
+        If some job is done and ``out`` records other options or another model.
+    """
+    path, current = Path(out) / OPTIONS_FILE, made_with(options, model)
+    recorded = path.read_text() if path.exists() else current
+    if recorded != current and any(job.done() for job in jobs):
+        before, now = json.loads(recorded), json.loads(current)
+        changed = [f"{name} {before['options'].get(name)!r} -> {value!r}"
+                   for name, value in now["options"].items()
+                   if before["options"].get(name) != value]
+        if before["model"] != now["model"]:
+            changed.insert(0, f"model {before['model']} -> {now['model']}")
+        raise VowelsegError(f"{out} holds outputs made with other settings "
+                            f"({'; '.join(changed)}): resume with the same ones, write to "
+                            f"another folder, or delete {path} to mix them")
+    if recorded != current or not path.exists():
+        write_atomic(path, current)
 
 
 def write_atomic(path: Path, data: str) -> None:
@@ -84,25 +131,21 @@ def write_atomic(path: Path, data: str) -> None:
 
 def align_file(job: Job, model: str | None = None) -> Outcome:
     """Align one file and write its outputs; a failure is returned, not raised."""
-    from vowelseg.errors import VowelsegError
     from vowelseg.hmm.model import DEFAULT_MODEL
-    from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.render import to_csv, to_json, to_textgrid
     from vowelseg.text.files import read_transcript
 
     try:
         transcript = read_transcript(job.transcript)
-        # measured in this process (measure_processes=1): the batch's processes
-        # are the parallelism
         seg = segment(job.audio, transcript, load_resources(Path(model or DEFAULT_MODEL)),
-                      Options(measures=job.measures))
+                      job.options)
     except VowelsegError as exc:
         return Outcome(str(job.audio), exc.message)
     except Exception as exc:  # reported in the summary, the batch goes on
         return Outcome(str(job.audio), f"{type(exc).__name__}: {exc}")
     write_atomic(job.out_stem.with_suffix(".TextGrid"), to_textgrid(seg))
-    if job.measures:
+    if job.options.measures:
         write_atomic(job.out_stem.with_suffix(".csv"), to_csv(seg, job.speaker))
     write_atomic(job.out_stem.with_suffix(".json"), json.dumps(to_json(seg), indent=1) + "\n")
     return Outcome(str(job.audio), None, seg.duration, tuple(w.code for w in seg.warnings))
@@ -173,14 +216,22 @@ def progress_line(done: int, total: int, failed: int, start: float, width: int =
 def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = None,
         model: str | None = None, say: Callable[[str], None] | None = None,
         progress: Callable[[int, int, int, float], None] | None = None,
-        measures: bool = True) -> dict:
+        options: Options = BATCH_OPTIONS) -> dict:
     """Align a corpus folder; returns counts, failures and throughput.
 
     ``say`` receives messages; ``progress(done, total, failed, start_time)`` is
     called after every file, ``failed`` counting what the summary counts: files
-    that failed and audio files without a transcript.
+    that failed and audio files without a transcript. Every file is aligned
+    with ``options``.
+
+    Raises
+    ------
+    VowelsegError
+        If ``out`` holds finished outputs made with other options or another
+        model (:func:`check_resume`).
     """
-    jobs, failures = find_jobs(Path(corpus), Path(out), measures)
+    jobs, failures = find_jobs(Path(corpus), Path(out), options)
+    check_resume(jobs, Path(out), options, model)
     for stale in Path(out).rglob(".*.tmp"):  # left by a run killed mid-write
         stale.unlink()
     todo = [j for j in jobs if not j.done()]
@@ -205,7 +256,7 @@ def run(corpus: Path, out: Path, workers: int = 1, dask: str | object | None = N
         if progress:
             progress(done, len(todo), len(failures), start)
     wall = time.time() - start
-    if measures:
+    if options.measures:
         join_tables([j.out_stem.with_suffix(".csv") for j in jobs],
                     Path(out) / COMBINED_CSV)
     if failures:
@@ -240,11 +291,14 @@ class _Progress:
             print(line, file=sys.stderr, flush=True)
 
 
-def main(args: object) -> int:
-    """``vowelseg batch`` (argparse namespace with corpus, out, workers, dask, model)."""
+def main(args: argparse.Namespace) -> int:
+    """``vowelseg batch`` (argparse namespace with corpus, out, workers, dask, model
+    and the flags of :func:`vowelseg.option_flags.add_option_flags`)."""
+    from vowelseg.option_flags import options_from_args
+
     summary = run(Path(args.corpus), Path(args.out), args.workers, args.dask,
                   str(args.model), say=lambda m: print(m, file=sys.stderr),
-                  progress=_Progress(), measures=not args.no_measures)
+                  progress=_Progress(), options=options_from_args(args))
     where = f"Dask cluster {args.dask}" if args.dask else f"{args.workers} local workers"
     print(f"aligned {summary['aligned']} files ({summary['audio_s']:.0f} s of audio) in "
           f"{summary['wall_s']:.1f} s on {where}: {summary['files_per_min']:.0f} files/min; "

@@ -14,10 +14,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from vowelseg import __version__
+from vowelseg.batch import BATCH_OPTIONS
 from vowelseg.boundaries.posterior import POSTERIOR_SCALE
 from vowelseg.errors import VowelsegError
 from vowelseg.features.mfcc import NORMALISATIONS
 from vowelseg.hmm.model import DEFAULT_MODEL, SYNTHETIC_MODEL, resolve_model
+from vowelseg.option_flags import add_option_flags, options_from_args
 
 
 class _Help(argparse.HelpFormatter):
@@ -96,7 +98,6 @@ def _segment(args: argparse.Namespace) -> int:
     from vowelseg import measures
     from vowelseg.audio.io import read_audio
     from vowelseg.errors import TranscriptError
-    from vowelseg.options import Options
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.render import OUTPUTS, render
     from vowelseg.text.files import read_transcript
@@ -114,12 +115,8 @@ def _segment(args: argparse.Namespace) -> int:
         raise TranscriptError("two recordings have the same name and would write the same "
                               "outputs; for a corpus in folders use vowelseg batch")
     formats = set(args.formats) if args.out_dir else set(named)
-    options = Options(vad_aggressiveness=args.vad, vtln=not args.no_vtln,
-                      transcript_match="approximate" if args.approximate else "exact",
-                      boundaries="viterbi" if args.viterbi_boundaries else "posterior",
-                      speech_check=not args.no_speech_check,
-                      measures=bool(args.measures or {"csv", "chart"} & formats),
-                      measure_processes=measures.usable_cores())
+    options = options_from_args(args, measures=bool(args.measures or {"csv", "chart"} & formats),
+                                measure_processes=measures.usable_cores())
     resources = load_resources(args.model)
     failed = 0
     for audio_path, transcript in pairs:
@@ -225,11 +222,6 @@ def _benchmark(sub: argparse._SubParsersAction, name: str, help_text: str,
     return p
 
 
-VITERBI_HELP = ("place boundaries at the Viterbi path's frame edges instead of at their "
-                "posterior mean (the boundary offsets stay those the model learned with the "
-                "posterior)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -264,9 +256,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav", help="write vowel-only audio here")
     p.add_argument("--png", help="write a picture here: waveform and spectrogram, vowels "
                                  "shaded, words underneath")
-    p.add_argument("--measures", action="store_true",
-                   help="measure every vowel (formants, f0, intensity, duration) into the "
-                        "JSON's vowels[].measures")
     p.add_argument("--csv", help="write the vowels' measurements here, a row per vowel")
     p.add_argument("--chart", help="write an F1/F2 vowel chart here (PNG)")
     p.add_argument("--mode", choices=("concat", "mask"), default="concat",
@@ -274,16 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "recording with everything but the vowels silenced (mask)")
     p.add_argument("--fade-ms", type=float, default=5.0,
                    help="--wav: fade in and out around each vowel cut, ms")
-    p.add_argument("--vad", type=int, choices=range(4), default=3, help="VAD aggressiveness")
-    p.add_argument("--approximate", action="store_true",
-                   help="the transcript may miss or add words (reported, not forced in)")
-    p.add_argument("--no-vtln", action="store_true",
-                   help="do not warp the voice to the model (vocal-tract-length normalisation)")
-    p.add_argument("--viterbi-boundaries", action="store_true", help=VITERBI_HELP)
-    p.add_argument("--no-speech-check", action="store_true",
-                   help="align even if no speech is heard (the check refuses noise, "
-                        "silence, tones and music)")
     _model_option(p)
+    add_option_flags(p)
     p.set_defaults(func=_segment)
 
     p = _command(sub, "measure", "measure the vowels of an existing alignment: a TextGrid "
@@ -306,10 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run on a Dask distributed scheduler instead, e.g. tcp://host:8786")
     _model_option(p)
-    p.add_argument("--no-measures", action="store_true",
-                   help="skip the vowel measurements (the per-file .csv and vowels.csv); "
-                        "measuring takes about as long as aligning on long files, longer on "
-                        "short ones")
+    add_option_flags(p, defaults=BATCH_OPTIONS)
     p.set_defaults(func=_batch)
 
     p = _command(sub, "serve", "run the HTTP service")

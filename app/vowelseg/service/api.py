@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -41,10 +41,11 @@ from vowelseg.errors import (
 )
 from vowelseg.hmm.model import resolve_model
 from vowelseg.measures import usable_cores
-from vowelseg.options import Options
+from vowelseg.options import Options, PublicOptions
 from vowelseg.pipeline import Resources, load_resources, measure, segment
 from vowelseg.render import OUTPUTS, render, to_json
 from vowelseg.result import Segmentation
+from vowelseg.service.form import form_fields
 from vowelseg.service.gate import Gate
 from vowelseg.service.logs import configure_logging, log
 from vowelseg.service.schema import SegmentReply
@@ -269,6 +270,8 @@ async def health(request: Request) -> dict:
 async def segment_endpoint(
     request: Request,
     audio: Annotated[UploadFile, File(description="Recording: WAV, FLAC, OGG or MP3")],
+    # one form field per option, after the fields below in the form's schema
+    public_options: Annotated[PublicOptions, Depends(form_fields(PublicOptions))],
     transcript: Annotated[str, Form(
         description="the words spoken, in order (English); numbers, symbols and accented "
                     "letters are spelt out")] = "",
@@ -277,12 +280,6 @@ async def segment_endpoint(
                     "phones, vowels, confidence; png: waveform and spectrogram with the "
                     "vowels; csv: a row per vowel with its measurements; vowel-chart: an "
                     "F1/F2 chart (PNG)")] = "json",
-    speech_check: Annotated[bool, Form(
-        description="refuse a recording in which no speech is heard (422); false skips "
-                    "the check")] = True,
-    measures: Annotated[bool, Form(
-        description="measure every vowel (formants, f0, intensity, duration) into "
-                    "vowels[].measures; always on for csv and vowel-chart")] = False,
     mode: Annotated[Literal["concat", "mask"], Form(
         description="output=wav: the vowels back to back (concat), or the recording's "
                     "length with all but the vowels silenced (mask)")] = "concat",
@@ -290,29 +287,14 @@ async def segment_endpoint(
         ge=0.0, le=50.0, allow_inf_nan=False,
         description="output=wav: fade, ms, taken from the audio just outside each vowel so "
                     "cuts do not click")] = 5.0,
-    vad_aggressiveness: Annotated[int, Form(
-        ge=0, le=3, description="webrtcvad mode (3: the most eager to call a stretch a "
-                                "pause)")] = 3,
-    transcript_match: Annotated[Literal["exact", "approximate"], Form(
-        description="approximate: the transcript may miss or add words; unspoken "
-                    "words come back found=false, extra speech as untranscribed")] = "exact",
-    vtln: Annotated[bool, Form(
-        description="fit the voice to the model by warping the mel filters "
-                    "(vocal-tract-length normalisation; the warp is in the reply)")] = True,
-    boundaries: Annotated[Literal["posterior", "viterbi"], Form(
-        description="posterior: each boundary at its expected time under the model "
-                    "given the audio around it; viterbi: at the best path's 5 ms frame "
-                    "edges")] = "posterior",
 ) -> Response:
     """Align the transcript to the audio; reply with vowel intervals or audio."""
     settings: ServiceSettings = request.app.state.settings
     check_upload(settings, audio.size)
     check_transcript(settings, transcript)
-    options = Options(vad_aggressiveness=vad_aggressiveness, vtln=vtln,
-                      transcript_match=transcript_match, boundaries=boundaries,
-                      speech_check=speech_check,
-                      measures=measures or output in ("csv", "vowel-chart"),
-                      measure_processes=measure_processes(settings))
+    options = Options(**{**public_options.model_dump(),
+                         "measures": public_options.measures or output in ("csv", "vowel-chart"),
+                         "measure_processes": measure_processes(settings)})
     resources = _resources(request.app)
     upload = audio.file  # spooled to a temporary file by the form parser, not held in memory
 
