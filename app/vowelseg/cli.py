@@ -93,7 +93,7 @@ def _write(path: str | Path, body: str | bytes) -> None:
 
 
 def _segment(args: argparse.Namespace) -> int:
-    from vowelseg import measures
+    from vowelseg import cores
     from vowelseg.audio.io import read_audio
     from vowelseg.errors import TranscriptError
     from vowelseg.options import Options
@@ -119,7 +119,7 @@ def _segment(args: argparse.Namespace) -> int:
                       boundaries="viterbi" if args.viterbi_boundaries else "posterior",
                       speech_check=not args.no_speech_check,
                       measures=bool(args.measures or {"csv", "chart"} & formats),
-                      measure_processes=measures.usable_cores())
+                      measure_processes=cores.usable_cores())
     resources = load_resources(args.model)
     failed = 0
     for audio_path, transcript in pairs:
@@ -154,7 +154,7 @@ def _segment(args: argparse.Namespace) -> int:
 
 
 def _measure(args: argparse.Namespace) -> int:
-    from vowelseg import measures
+    from vowelseg import cores
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import measure
     from vowelseg.render import render
@@ -164,7 +164,7 @@ def _measure(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise TranscriptError(f"cannot read the TextGrid {args.textgrid}: "
                               f"{exc.strerror or exc}") from exc
-    seg = measure(Path(args.audio), textgrid, args.tier, processes=measures.usable_cores())
+    seg = measure(Path(args.audio), textgrid, args.tier, processes=cores.usable_cores())
     targets = {name: getattr(args, name) for name in ("json", "chart", "csv")}
     for name, target in targets.items():
         if target:
