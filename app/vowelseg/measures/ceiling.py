@@ -23,36 +23,30 @@ CEILINGS_HZ: tuple[float, ...] = tuple(float(c) for c in np.arange(4500.0, 7001.
 #: fits the tracks at least :data:`CLEARLY_SMOOTHER` times better, and better by
 #: at least :data:`SMOOTHER_BY` (:func:`track_misfit`'s units). Steady vowels fit
 #: a cubic within a few thousandths under every ceiling, and which fits best
-#: then flipped with a one-sample shift of the audio; on Klatt vowels at
-#: Peterson & Barney's means (the development set, docs/experiments.md) such
-#: choices made the median F1 error 2.33 % against 2.17 % at the default. Real
-#: vowels' tracks miss by 0.01-0.05, where the ratio decides (no timit-dev
-#: recording's choice changed).
+#: then flips with a one-sample shift of the audio: the margin keeps the default
+#: for them. Real vowels' tracks miss by more, where the ratio decides
+#: (docs/experiments.md, Measures).
 DEFAULT_CEILING_HZ = 5500.0
 CLEARLY_SMOOTHER = 0.8
 SMOOTHER_BY = 0.003
 #: A vowel whose F1 or F2 at its middle is wider than this, Hz, has a pole
-#: reported that is not a formant (on timit-dev, F2 of 1300-1850 Hz with a
-#: bandwidth of 2100-6300 Hz in women's front vowels, whose F2 is 2500-2800 Hz on
-#: the spectrogram); it is measured under the nearest ceiling, at most
+#: reported that is not a formant (in some women's front vowels, an "F2" far
+#: below the spectrogram's); it is measured under the nearest ceiling, at most
 #: :data:`WIDE_SEARCH_HZ` away, where F1 and F2 are narrower (FastTrack rejects
-#: ceilings whose B2 exceeds 500 Hz; docs/experiments.md).
+#: ceilings whose B2 exceeds 500 Hz; docs/experiments.md, Measures).
 WIDE_HZ = 1000.0
 WIDE_SEARCH_HZ = 1000.0
 #: r-coloured vowels (ARPAbet, without stress) and the highest ceiling they are
 #: measured with, Hz: their F3 is low (1500-2000 Hz), and a ceiling chosen for
-#: the other vowels can skip it (against FastTrack on timit-dev, ER tokens with
-#: F3 above 2500 Hz went from 10 of 64 to 2; docs/experiments.md).
+#: the other vowels can skip it (docs/experiments.md, Measures).
 RHOTIC = ("ER",)
 RHOTIC_CEILING_HZ = 5000.0
 #: Vowels the ceiling is chosen on (evenly spaced over the recording).
 CEILING_TOKENS = 40
 #: How far (relative) a candidate ceiling's median F1-F3 may stray from the
 #: default ceiling's on a vowel before that vowel counts as relabelled: the
-#: smoothest tracks can be wrong ones. On Klatt vowels at Peterson & Barney's
-#: means (a development set, not the tests' Hillenbrand vowels), a recording of
-#: one /i/ got 6750-7000 Hz and its F2 reported as F1 (+808 %); with this guard,
-#: at most 5 % off (docs/experiments.md, Vowel measurements).
+#: smoothest tracks can be wrong ones: under a high ceiling a lone vowel's F2
+#: can be reported as its F1 (docs/experiments.md, Measures).
 RELABELLED = 0.2
 #: Shortest vowel measured, seconds.
 MIN_VOWEL_S = 0.03

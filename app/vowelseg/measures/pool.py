@@ -15,12 +15,12 @@ from vowelseg.measures.resample import Stretch
 from vowelseg.measures.vowels import VowelMeasures, measure_stretch
 
 #: Vowels a recording needs before :func:`measure_vowels` shares them among
-#: processes (about 20 minutes of speech; at 1814 vowels, 10 minutes, sharing
-#: them equally between two processes took 4.4-4.8 s instead of 3.6-3.8 s).
+#: processes (about 20 minutes of speech; shorter recordings were slower shared:
+#: docs/experiments.md, Measures).
 PARALLEL_MIN_VOWELS = 4000
-#: What starting a helper process costs (importing numpy, Praat and scipy,
-#: about 1.3 s), in vowels measured (0.86 ms each): each helper gets that many
-#: fewer than the process that started it.
+#: What starting a helper process costs (spawning it, importing numpy, Praat and
+#: scipy), in vowels measured: each helper gets that many fewer than the process
+#: that started it (docs/experiments.md, Measures).
 _START_VOWELS = 1500
 
 

@@ -9,8 +9,8 @@ from vowelseg.measures.resample import Stretch, resampled
 
 #: Track points: 0, 10, ..., 100 % of each vowel.
 TRACK_POINTS = 11
-#: Pitch range searched, Hz (the floor is Praat's default: 60 Hz cost a third
-#: more time for the same f0s, docs/experiments.md).
+#: Pitch range searched, Hz (the floor is Praat's default: a lower one cost more
+#: time for the same f0s, docs/experiments.md, Measures).
 PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 75.0, 500.0
 #: Pitch frames in a long vowel, at least (see :func:`voiced_f0`).
 PITCH_FRAMES = 6

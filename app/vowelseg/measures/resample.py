@@ -81,11 +81,9 @@ def resampled(source: Stretch, rate: float, start_s: float, end_s: float) -> Str
 
     A polyphase FIR (scipy's ``resample_poly``) whose passband reaches the new
     Nyquist frequency, as Praat's resampling (an FFT low-pass there, then sinc
-    interpolation) does before its formant analysis: on the Klatt vowels at
-    Praat's 5500 Hz ceiling, median errors F1-F3 1.60 / 1.00 / 1.01 %, against
-    Praat's own 1.56 / 1.00 / 0.99 %, where soxr (whose passband stops about
-    9 % short of Nyquist) gave 1.64 / 1.05 / 1.09 %; 9 ms per 30 s, against
-    Praat's 113 ms and soxr's 5 ms.
+    interpolation) does before its formant analysis: the formants come out as
+    Praat's own do, where soxr's (whose passband stops short of Nyquist) were
+    further off, in a fraction of Praat's time (docs/experiments.md, Measures).
     """
     import scipy.signal
 
