@@ -45,10 +45,10 @@ RHOTIC_CEILING_HZ = 5000.0
 CEILING_TOKENS = 40
 #: How far (relative) a candidate ceiling's median F1-F3 may stray from the
 #: default ceiling's on a vowel before that vowel counts as relabelled: the
-#: smoothest tracks can be wrong ones: under a high ceiling a lone vowel's F2
-#: can be reported as its F1 (docs/experiments.md, Measures).
+#: smoothest tracks can be wrong ones (under a high ceiling a lone vowel's F2
+#: can be reported as its F1; docs/experiments.md, Measures).
 RELABELLED = 0.2
-#: Shortest vowel measured, seconds.
+#: Shortest vowel measured (and judged by the ceiling choice), seconds.
 MIN_VOWEL_S = 0.03
 
 
@@ -127,5 +127,3 @@ def narrow_track(source: Stretch, chunks: dict[float, Stretch], start_s: float,
         if there[:2, 1].max() <= WIDE_HZ and abs(there[0, 0] / middle[0, 0] - 1.0) <= RELABELLED:
             return candidate, other
     return track, ceiling_hz
-
-

@@ -40,10 +40,12 @@ def measure_vowels(samples: np.ndarray, sample_rate: int,
     intervals : sequence of (start_s, end_s)
         The vowels.
     ceiling_hz : float, optional
-        Formant ceiling; chosen by :func:`choose_ceiling` if not given.
+        Formant ceiling; chosen by
+        :func:`~vowelseg.measures.ceiling.choose_ceiling` if not given.
     phones : sequence of str, optional
-        Each interval's ARPAbet vowel: r-coloured ones (:data:`RHOTIC`) are
-        measured with at most :data:`RHOTIC_CEILING_HZ`.
+        Each interval's ARPAbet vowel: r-coloured ones
+        (:data:`~vowelseg.measures.ceiling.RHOTIC`) are measured with at most
+        :data:`~vowelseg.measures.ceiling.RHOTIC_CEILING_HZ`.
     processes : int
         With at least :data:`PARALLEL_MIN_VOWELS` vowels, share them among this
         process and ``processes - 1`` started for the call (not from a daemonic
@@ -93,4 +95,3 @@ def _measure_piece(samples: np.ndarray, sample_rate: int, first: int,
     :func:`measure_vowels`' pool)."""
     return measure_stretch(Stretch(samples, float(sample_rate), first), intervals, ceiling_hz,
                            phones)
-

@@ -63,9 +63,8 @@ def formants_at_points(audio: Stretch, start_s: float, end_s: float, ceiling_hz:
     return np.array([[(value(k, t), bandwidth(k, t)) for k in (1, 2, 3)] for t in times])
 
 
-
 def vowel_track(source: Stretch, chunks: dict[float, Stretch] | None, start_s: float,
-           end_s: float, ceiling_hz: float) -> np.ndarray:
+                end_s: float, ceiling_hz: float) -> np.ndarray:
     """:func:`formants_at_points` of one vowel, from the chunk of ``source``
     resampled for ``ceiling_hz`` (resampled :data:`_CHUNK_S` at a time: as fast
     as the whole at once, in a fraction of the memory; kept in ``chunks``), or
@@ -102,4 +101,3 @@ def intensity_db(samples: np.ndarray) -> float | None:
     """Mean power re (2e-5)^2, dB: Praat's "Get intensity (dB)" (None if silent)."""
     power = float(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0.0
     return round(10.0 * np.log10(power / 4e-10), 1) if power > 0 else None
-

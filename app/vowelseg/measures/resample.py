@@ -106,4 +106,3 @@ def resampled(source: Stretch, rate: float, start_s: float, end_s: float) -> Str
         y = scipy.signal.resample_poly(y, up, down, window=_lowpass_taps(up, down))
     # a * up / down is a whole number: a is a multiple of down
     return Stretch(y, float(rate), a * up // down).cut(start_s, end_s)
-

@@ -106,5 +106,3 @@ def measure_stretch(source: Stretch, intervals: list[tuple[float, float]], ceili
             reason=None if len(voiced) else "no voiced frame (whispered, or not a vowel)",
         ))
     return out
-
-
