@@ -334,7 +334,7 @@ def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch)
     processes (pieces cut on whole seconds) gives the same values."""
     from concurrent.futures import ProcessPoolExecutor
 
-    import vowelseg.measures as measures
+    from vowelseg.measures import pool as measures_pool
 
     names = list(HILLENBRAND_1995)
     # a vowel every 1.3 s: the helpers' pieces start seconds into the recording
@@ -344,15 +344,15 @@ def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch)
     intervals = [(0.1 + 1.3 * i + 0.0007 * i, 0.3 + 1.3 * i) for i in range(len(names))]
     phones = [n.upper()[:2] + "1" for n in names]
     alone = measure_vowels(y, 16000, intervals, ceiling_hz=5500, phones=phones)
-    monkeypatch.setattr(measures, "PARALLEL_MIN_VOWELS", 4)
-    monkeypatch.setattr(measures, "_START_VOWELS", 0)
+    monkeypatch.setattr(measures_pool, "PARALLEL_MIN_VOWELS", 4)
+    monkeypatch.setattr(measures_pool, "_START_VOWELS", 0)
     pools = []
 
     def pool(**kwargs):  # noqa: ANN003, ANN202
         pools.append(kwargs["max_workers"])
         return ProcessPoolExecutor(**kwargs)
 
-    monkeypatch.setattr(measures, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(measures_pool, "ProcessPoolExecutor", pool)
     shared = measure_vowels(y, 16000, intervals, ceiling_hz=5500, phones=phones, processes=3)
     assert pools == [2]
     assert shared == alone
@@ -362,12 +362,12 @@ def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch)
 def test_a_pole_too_wide_to_be_f2_sends_the_vowel_to_a_nearer_ceiling(timit, monkeypatch):
     """A woman's /i/ in "cream" (timit-dev, F2 about 2570 Hz on the spectrogram):
     under 5500 Hz Burg reports a pole 2100 Hz wide at 1580 Hz as F2."""
-    import vowelseg.measures as measures
+    from vowelseg.measures import ceiling
 
     y, rate = sf.read(timit / "dr5-ftlg0" / "sx33.wav")
     got = measure_vowels(y, rate, [(0.801, 0.889)], ceiling_hz=5500, phones=["IY1"])[0]
     assert got.ceiling_hz != 5500 and got.midpoint_hz[1] == pytest.approx(2570, rel=0.05)
-    assert max(got.bandwidths_hz[50][:2]) <= measures.WIDE_HZ
-    monkeypatch.setattr(measures, "WIDE_HZ", float("inf"))
+    assert max(got.bandwidths_hz[50][:2]) <= ceiling.WIDE_HZ
+    monkeypatch.setattr(ceiling, "WIDE_HZ", float("inf"))
     plain = measure_vowels(y, rate, [(0.801, 0.889)], ceiling_hz=5500, phones=["IY1"])[0]
     assert plain.ceiling_hz == 5500 and plain.midpoint_hz[1] < 1700, plain.midpoint_hz

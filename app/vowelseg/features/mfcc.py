@@ -442,12 +442,11 @@ def equalise(feats: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
     highest) gets the normal quantile at ``(r + 0.5) / n``; other frames are
     interpolated between those levels (clipped at the ends): the same as
     ``np.interp`` over the sorted values, but by one argsort of a block of
-    columns and a numba pass over it for the ties (3 s of speech: 0.6 ms
-    against 1.1 ms for the same values from numpy's take/put along axes, and
-    5 ms for a loop over single columns). The result depends only on each
-    column's order, so it also standardises the shape of a column's
-    distribution, where mean and variance normalisation fixes only its location
-    and spread.
+    columns and a numba pass over it for the ties (faster than numpy's take/put
+    along axes or a loop over single columns: docs/experiments.md, Features).
+    The result depends only on each column's order, so it also standardises the
+    shape of a column's distribution, where mean and variance normalisation
+    fixes only its location and spread.
     """
     if use is None or use.sum() < 10:
         use = np.ones(len(feats), dtype=bool)

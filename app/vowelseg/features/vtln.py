@@ -90,8 +90,8 @@ def warp_score(samples: np.ndarray, model: AcousticModel, warp: float,
 def hill_climb(score: Callable[[float], float], grid: Sequence[float]) -> float:
     """The warp of ``grid`` (sorted) with the highest ``score``, found by
     climbing from the one nearest 1: the score is smooth in the warp, so a
-    typical voice costs 3-5 scorings rather than the whole grid. Each warp is
-    scored once."""
+    typical voice costs a few scorings rather than the whole grid
+    (docs/experiments.md, Features). Each warp is scored once."""
     scores: dict[int, float] = {}
 
     def at(i: int) -> float:

@@ -85,8 +85,8 @@ def state_log_likelihoods(mixtures: Mixtures, feats: np.ndarray, block_frames: i
     block_frames : int
         Frames scored at a time (bounds the temporary memory).
     dtype : type
-        float32 (alignment: twice as fast) or float64 (training, where paths
-        are compared with another library's).
+        float32 (alignment: faster, docs/experiments.md, GMM scoring) or
+        float64 (training, where paths are compared with another library's).
 
     Returns
     -------
@@ -158,7 +158,7 @@ def one_blas_thread() -> None:
     first: a limit covers only libraries already loaded) to one thread each.
     For processes whose requests or jobs already run side by side (server
     workers, batch and benchmark pools): BLAS threads on top of them fight over
-    the cores (two processes on 2 cores: 5-6x slower per utterance)."""
+    the cores (docs/experiments.md, GMM scoring)."""
     import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
     from threadpoolctl import threadpool_limits
 

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vowelseg import __version__
 from vowelseg.audio.io import Audio, read_audio
+from vowelseg.cores import usable_cores
 from vowelseg.errors import (
     AlignmentError,
     AudioError,
@@ -40,7 +41,6 @@ from vowelseg.errors import (
     VowelsegError,
 )
 from vowelseg.hmm.model import resolve_model
-from vowelseg.measures import usable_cores
 from vowelseg.options import Options, PublicOptions
 from vowelseg.pipeline import Resources, load_resources, measure, segment
 from vowelseg.render import OUTPUTS, render, to_json

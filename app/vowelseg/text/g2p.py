@@ -83,8 +83,9 @@ def _typeguard_instrumentation_skipped() -> Iterator[None]:
     """Within the block, ``typeguard.typechecked`` leaves functions as they are.
 
     inflect (used by g2p_en's number speller) decorates its engine with
-    ``@typechecked``, which re-parses inflect's source for every method: about
-    4 s of start-up for argument checks that vowelseg's own calls never need.
+    ``@typechecked``, which re-parses inflect's source for every method: seconds
+    of start-up for argument checks that vowelseg's own calls never need
+    (docs/experiments.md, Transcripts).
     typeguard does the same under ``python -O``.
     """
     try:
@@ -174,7 +175,7 @@ class NeuralG2P:
 def read_cmudict(text: str) -> dict[str, list[list[str]]]:
     """Word -> pronunciations from the text of ``cmudict.dict`` (``word(2)`` lines
     are variants; ``#`` starts a comment). Same result as ``cmudict.dict()``,
-    about four times faster."""
+    faster (docs/experiments.md, Transcripts)."""
     out: dict[str, list[list[str]]] = {}
     for line in text.splitlines():
         parts = line.split("#", 1)[0].split()
