@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from vowelseg import batch
-from vowelseg.training.corpus import read_corpus
+from vowelseg_lab.training.corpus import read_corpus
 
 from tests.conftest import ROOT
 

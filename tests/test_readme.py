@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 from praatio import textgrid
-from vowelseg.bench.server import start_server, stop_server
 from vowelseg.hmm.model import DEFAULT_MODEL
 from vowelseg.service.schema import SegmentReply, rewrite
+from vowelseg_lab.bench.server import start_server, stop_server
 
 from tests.conftest import ROOT
 
