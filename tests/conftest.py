@@ -1,20 +1,34 @@
-"""Shared fixtures: the bundled model, the HTTP client, real audio sources."""
+"""Shared fixtures: the bundled model, the HTTP client, real audio sources; the
+mark of tests that need the lab's [train] extra."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 from fastapi.testclient import TestClient
 from vowelseg.pipeline import load_resources
 from vowelseg.service.api import create_app
-from vowelseg.training.synth import available_voices, synthesize
+from vowelseg_lab.training.synth import available_voices, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMIT = ROOT.parent / "shared" / "data" / "timit-dev"
+
+#: The [train] extra (hmmlearn, scikit-learn, librosa, LightGBM), which the
+#: training recipes need; the product and its tests do not.
+MISSING_TRAIN = [name for name in ("hmmlearn", "sklearn", "librosa", "lightgbm")
+                 if importlib.util.find_spec(name) is None]
+
+#: A test that runs the training recipes (or compares with librosa): skipped, with
+#: the reason, where the [train] extra is not installed.
+needs_train = pytest.mark.skipif(
+    bool(MISSING_TRAIN), reason=f"needs the [train] extra ({', '.join(MISSING_TRAIN)} not "
+                                "installed): pip install -e '.[train]'")
 
 #: Sentences for synthetic tests; not the training recipe's random word strings.
 SENTENCES = (
@@ -65,7 +79,7 @@ def synthetic(voices):
 
 def pad(speech, seconds: float):
     """Put ``seconds`` of low noise before and after a LabelledSpeech."""
-    from vowelseg.training.synth import LabelledSpeech
+    from vowelseg_lab.training.synth import LabelledSpeech
 
     rng = np.random.default_rng(0)
     n = int(seconds * speech.sample_rate)
@@ -80,3 +94,12 @@ def wav_bytes(samples: np.ndarray, rate: int, subtype: str = "PCM_16", fmt: str 
     buf = io.BytesIO()
     sf.write(buf, samples, rate, subtype=subtype, format=fmt)
     return buf.getvalue()
+
+
+def resample(y: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarray:
+    """``y`` at another sample rate: soxr's HQ filter and ``ceil(n * ratio)``
+    samples, the same values as ``librosa.resample``'s default (checked)."""
+    out = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")
+    n = int(np.ceil(len(y) * float(target_sr) / orig_sr))
+    out = out[:n] if len(out) >= n else np.pad(out, (0, n - len(out)))
+    return np.asarray(out, dtype=y.dtype)

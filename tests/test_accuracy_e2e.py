@@ -9,16 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from vowelseg.bench import metrics as bench
 from vowelseg.hmm.model import SYNTHETIC_MODEL, load_model, save_model
 from vowelseg.phones import phone_class
 from vowelseg.result import PhoneInterval, Segmentation, WordInterval
 from vowelseg.service.api import create_app
 from vowelseg.service.settings import ServiceSettings
-from vowelseg.training import corpus
-from vowelseg.training.recipe import AdaptConfig, fit_to_corpus
+from vowelseg_lab.bench import metrics as bench
+from vowelseg_lab.training import corpus
 
-from tests.conftest import wav_bytes
+from tests.conftest import needs_train, wav_bytes
 
 
 def reply_to_segmentation(body: dict) -> Segmentation:
@@ -68,6 +67,8 @@ def test_mbrola_sentences_vowel_boundaries(client, synthetic):
 def heldout_client(timit, resources, tmp_path_factory):
     """The service on a model fitted by the bundled model's own recipe (read from its
     card) on 7 timit-dev speakers, with the 8th speaker's 10 utterances to test on."""
+    from vowelseg_lab.training.recipe import AdaptConfig, fit_to_corpus
+
     utterances = corpus.read_corpus(timit)
     held_out = sorted({corpus.speaker_of(u) for u in utterances})[-1]
     train = [u for u in utterances if corpus.speaker_of(u) != held_out]
@@ -82,6 +83,7 @@ def heldout_client(timit, resources, tmp_path_factory):
 
 
 @pytest.mark.slow
+@needs_train
 def test_timit_dev_held_out_speaker_through_http(heldout_client):
     client, test = heldout_client
     tally = bench.Tally()

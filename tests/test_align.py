@@ -12,6 +12,8 @@ from vowelseg.hmm.viterbi import viterbi
 from vowelseg.phones import PHONES
 from vowelseg.text.g2p import Word
 
+from tests.conftest import needs_train
+
 N_STATES = 3
 
 
@@ -145,11 +147,12 @@ def test_speech_too_fast_for_the_minimum_durations_is_aligned_without_them(monke
     assert got == [("T", 6), ("IH1", 6), ("T", 6)]
 
 
+@needs_train
 def test_minimum_durations_are_a_low_percentile_of_the_labelled_ones_pauses_excepted(tmp_path):
     import dataclasses
 
     from vowelseg.hmm.model import load_model, save_model
-    from vowelseg.training.recipe import learn_min_durations
+    from vowelseg_lab.training.recipe import learn_min_durations
 
     feats = np.zeros((400, 1))
     # AE lasts 10, 20, ..., 200 frames; the pause 1 frame

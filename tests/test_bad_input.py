@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from vowelseg.audio.speech import MIN_SPEECH_WINDOWS, speech_windows
-from vowelseg.bench import input as bad_input
-from vowelseg.training.corpus import read_corpus
+from vowelseg_lab.bench import input as bad_input
+from vowelseg_lab.training.corpus import read_corpus
 
 from tests.conftest import wav_bytes
 

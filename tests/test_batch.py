@@ -17,7 +17,7 @@ from vowelseg import batch, segment
 from vowelseg.errors import VowelsegError
 from vowelseg.options import Options
 from vowelseg.render import to_json
-from vowelseg.training.corpus import read_corpus
+from vowelseg_lab.training.corpus import read_corpus
 
 from tests.conftest import ROOT
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from vowelseg.bench import metrics as bench
 from vowelseg.result import PhoneInterval, Segmentation, WordInterval
-from vowelseg.training import corpus
+from vowelseg_lab.bench import metrics as bench
+from vowelseg_lab.training import corpus
 
 
 def seg_of(phones, words, duration):

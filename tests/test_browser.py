@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from praatio import textgrid
-from vowelseg.bench.server import free_port, start_server, stop_server
 from vowelseg.hmm.model import DEFAULT_MODEL
 from vowelseg.service.schema import segment_form
 from vowelseg.text.files import read_transcript
+from vowelseg_lab.bench.server import free_port, start_server, stop_server
 
 from tests.conftest import ROOT
 

@@ -8,7 +8,7 @@ import sys
 
 import soundfile as sf
 
-from tests.conftest import ROOT, wav_bytes
+from tests.conftest import ROOT, needs_train, wav_bytes
 
 
 def test_segment_writes_json_textgrid_and_wav(synthetic, tmp_path):
@@ -38,9 +38,10 @@ def test_bad_input_exits_2_with_a_message(tmp_path):
     assert "could not decode the audio" in done.stderr
 
 
+@needs_train
 def test_bench_train_speakers_is_checked_before_any_work(timit):
     def bench(*extra):
-        return subprocess.run([sys.executable, "-m", "vowelseg.cli", "bench", "--corpus",
+        return subprocess.run([sys.executable, "-m", "vowelseg_lab", "bench", "--corpus",
                                str(timit),
                                *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
     done = bench("--train-speakers", "8")
@@ -101,11 +102,14 @@ def test_every_option_of_every_command_says_what_it_does():
     import argparse
 
     from vowelseg.cli import build_parser
+    from vowelseg_lab.cli import build_parser as build_lab_parser
 
-    parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    silent = [f"{name} {a.option_strings[0]}" for name, sub in commands.choices.items()
+    choices = {}
+    for parser in (build_parser(), build_lab_parser()):
+        choices.update(next(a for a in parser._actions
+                            if isinstance(a, argparse._SubParsersAction)).choices)
+    silent = [f"{name} {a.option_strings[0]}" for name, sub in choices.items()
               for a in sub._actions if a.option_strings and not a.help]
     assert silent == [], silent
-    shown = commands.choices["train"].format_help()
+    shown = choices["train"].format_help()
     assert "(default: 0)" in shown and "(default: 1200)" in shown  # falsy defaults too

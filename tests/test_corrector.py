@@ -63,7 +63,7 @@ def test_tree_arrays_predict_what_lightgbm_predicts(objective, tmp_path):
 
 def test_the_bundled_model_corrects_boundaries_and_calibrates_confidences(timit, resources):
     from vowelseg import Options, segment
-    from vowelseg.training.corpus import read_corpus
+    from vowelseg_lab.training.corpus import read_corpus
 
     assert resources.boundaries is not None
     utterances = read_corpus(timit)[::16]  # five speakers
@@ -84,7 +84,7 @@ def test_the_bundled_model_corrects_boundaries_and_calibrates_confidences(timit,
 def test_an_unspoken_transcript_word_keeps_a_low_confidence(timit, resources):
     from vowelseg import segment
     from vowelseg.result import LOW_CONFIDENCE
-    from vowelseg.training.corpus import read_corpus
+    from vowelseg_lab.training.corpus import read_corpus
 
     low = 0
     utterances = read_corpus(timit)[:40:8]

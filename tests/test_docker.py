@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 
 import pytest
-from vowelseg.bench.server import free_port, launch, stop_server
+from vowelseg_lab.bench.server import free_port, launch, stop_server
 
 from tests.conftest import ROOT
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import pytest
 import scipy.signal
@@ -19,6 +18,8 @@ from vowelseg.features.mfcc import (
     mfcc_features,
 )
 
+from tests.conftest import needs_train, resample
+
 
 def speech(timit) -> np.ndarray:
     return sf.read(timit / "dr1-fvmh0" / "sa1.wav", dtype="float32")[0]
@@ -31,7 +32,10 @@ def test_block_wise_spectrum_equals_one_pass(timit):
     assert np.abs(log_mel(y, config, block_frames=37) - whole).max() < 1e-5  # BLAS rounding
 
 
+@needs_train
 def test_numpy_front_end_matches_librosa(timit):
+    import librosa
+
     y = speech(timit)
     c = FeatureConfig()
     n_fft = 512
@@ -131,3 +135,14 @@ def test_equalisation_is_the_interpolated_empirical_distribution():
         want = np.where(use, levels[np.clip(top, 0, n - 1)],
                         np.interp(feats[:, d], ranked, levels))
         assert np.allclose(got[:, d], scipy.special.ndtri(want), atol=1e-6), d
+
+
+@needs_train
+def test_the_tests_resampler_gives_librosas_samples(timit):
+    """The tests resample with soxr (a product dependency), as librosa does by default."""
+    import librosa
+
+    y = speech(timit)
+    for orig, target in ((16000, 44100), (16000, 8000), (16000 * 1.12, 16000)):
+        assert np.array_equal(resample(y, orig, target),
+                              librosa.resample(y, orig_sr=orig, target_sr=target))

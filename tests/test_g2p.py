@@ -42,7 +42,7 @@ def test_syllabic_consonants_are_found_where_the_labeller_heard_them(timit):
     # the schwa: the aligner should mostly pick the variant without it
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.text.g2p import pronounce, syllabic_variants
-    from vowelseg.training.corpus import read_corpus
+    from vowelseg_lab.training.corpus import read_corpus
 
     resources = load_resources()
     dropped = []

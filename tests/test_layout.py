@@ -10,13 +10,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, needs_train
 
 SENTENCE = "She had your dark suit in greasy wash water all year"
 
 #: Modules that neither aligning nor serving a JSON, TextGrid or WAV reply may load.
-TOOLING = ("vowelseg.training", "vowelseg.bench", "hmmlearn", "sklearn", "lightgbm", "dask",
-           "distributed", "matplotlib")
+TOOLING = ("vowelseg_lab", "hmmlearn", "sklearn", "lightgbm", "dask", "distributed",
+           "matplotlib")
 
 
 def run_python(code: str, cwd) -> subprocess.CompletedProcess:
@@ -76,6 +76,41 @@ def test_aligning_and_serving_load_no_training_benchmark_or_plotting_code(timit,
     assert any(m.startswith("matplotlib") for m in after_png)  # the check can see a load
 
 
+def test_the_product_never_imports_the_lab():
+    """``vowelseg_lab`` (the recipes and benchmarks) imports ``vowelseg``; nothing in
+    ``vowelseg`` imports ``vowelseg_lab``, not even inside a function."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "app" / "vowelseg").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} {name}" for name in names
+                      if name.split(".")[0] == "vowelseg_lab"]
+    assert found == []
+
+
+def test_vowelseg_runs_the_product_and_vowelseg_lab_the_models_and_benchmarks():
+    import argparse
+
+    from vowelseg import __version__
+    from vowelseg.cli import build_parser
+    from vowelseg_lab.cli import build_parser as build_lab_parser
+
+    def commands(parser: argparse.ArgumentParser) -> list[str]:
+        return list(next(a for a in parser._actions
+                         if isinstance(a, argparse._SubParsersAction)).choices)
+
+    assert commands(build_parser()) == ["segment", "measure", "batch", "serve"]
+    assert {"train", "synth-corpus", "adapt", "fit-boundaries", "bench", "bench-long",
+            "bench-robust", "bench-formants", "bench-input", "bench-load"} == set(
+        commands(build_lab_parser()))
+    done = subprocess.run([sys.executable, "-m", "vowelseg_lab", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"vowelseg-lab {__version__}"
+
+
 def test_model_by_name_from_any_folder_and_a_bad_one_in_one_line(synthetic, tmp_path):
     from tests.conftest import wav_bytes
 
@@ -129,6 +164,7 @@ def test_viterbi_wrapper_refuses_what_the_kernel_would_misread():
         viterbi(replace(broken, pred_node=np.array([1])), np.zeros((4, 2)))
 
 
+@needs_train
 def test_chain_viterbi_decodes_as_hmmlearn_does():
     """The recipe's state re-alignment runs the aligner's kernel where it ran
     hmmlearn's predict; on random GMM-HMMs and data the paths agree exactly."""

@@ -14,12 +14,12 @@ import pytest
 import soundfile as sf
 from vowelseg.align.graph import build_graph
 from vowelseg.align.search import FrameScorer, frame_emissions
-from vowelseg.bench import long as longbench
-from vowelseg.bench import metrics as bench
 from vowelseg.features.mfcc import features_and_silence, normalisation_spans
 from vowelseg.hmm.viterbi import BackPointers, viterbi_blocks
 from vowelseg.pipeline import Options, segment
-from vowelseg.training.corpus import read_corpus
+from vowelseg_lab.bench import long as longbench
+from vowelseg_lab.bench import metrics as bench
+from vowelseg_lab.training.corpus import read_corpus
 
 
 @pytest.fixture(scope="module")

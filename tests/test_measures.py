@@ -151,7 +151,7 @@ def test_rhotic_vowels_are_measured_under_a_lower_ceiling():
 
 def test_fasttrack_agrees_with_us_on_klatt_vowels():
     pytest.importorskip("fasttrackpy")
-    from vowelseg.bench.formants import fasttrack_midpoint
+    from vowelseg_lab.bench.formants import fasttrack_midpoint
 
     for name in ("iy", "ah", "uw"):
         formants = HILLENBRAND_1995[name][0]
@@ -166,7 +166,7 @@ def test_fasttrack_agrees_with_us_on_klatt_vowels():
 @pytest.mark.slow
 def test_corner_vowels_sit_where_they_should_for_every_speaker(timit, resources):
     from vowelseg import Options, segment
-    from vowelseg.training.corpus import read_corpus, speaker_of
+    from vowelseg_lab.training.corpus import read_corpus, speaker_of
 
     by_speaker: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for utt in read_corpus(timit):
@@ -289,9 +289,9 @@ def test_new_fave_runs_on_our_alignment_and_is_matched_vowel_by_vowel(tmp_path):
     fave-extract (new-fave pins numpy below 2.3, so it is not a test dependency):
     one folder per speaker, MFA-layout TextGrids, each track matched to its vowel
     and read at the vowel's middle."""
-    from vowelseg.bench.formants import new_fave
     from vowelseg.textgrids import read_alignment
-    from vowelseg.training.corpus import Utterance
+    from vowelseg_lab.bench.formants import new_fave
+    from vowelseg_lab.training.corpus import Utterance
 
     y = np.concatenate([klatt_vowel(HILLENBRAND_1995["iy"][0], 120.0),
                         klatt_vowel(HILLENBRAND_1995["ah"][0], 120.0, seconds=0.04)])
@@ -321,12 +321,13 @@ def test_new_fave_runs_on_our_alignment_and_is_matched_vowel_by_vowel(tmp_path):
     fake.write_text(f"#!{sys.executable}\nprint('nothing to do')\n")
     with pytest.raises(RuntimeError, match="wrote no tracks file"):
         new_fave(fake)([utt], [seg])
-    from vowelseg.cli import main
+    from vowelseg_lab.cli import main
 
     with pytest.raises(SystemExit, match="needs --fave-extract"):
-        main(["bench-formants", "--peer", "new-fave"])
+        main(["bench-formants", "--corpus", str(tmp_path), "--peer", "new-fave"])
     with pytest.raises(SystemExit, match="no such program"):
-        main(["bench-formants", "--peer", "new-fave", "--fave-extract", str(tmp_path / "nope")])
+        main(["bench-formants", "--corpus", str(tmp_path), "--peer", "new-fave",
+              "--fave-extract", str(tmp_path / "nope")])
 
 
 def test_a_long_recording_is_measured_the_same_by_several_processes(monkeypatch):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from vowelseg.align.graph import build_graph, path_segments
-from vowelseg.bench import metrics as bench
 from vowelseg.boundaries.posterior import boundary_posteriors, crossing_moments
 from vowelseg.hmm.model import SYNTHETIC_MODEL
 from vowelseg.hmm.viterbi import viterbi
 from vowelseg.pipeline import Options, load_resources, segment
 from vowelseg.text.g2p import Word
-from vowelseg.training.corpus import fold_hypothesis
+from vowelseg_lab.bench import metrics as bench
+from vowelseg_lab.training.corpus import fold_hypothesis
 
 from tests.conftest import wav_bytes
 

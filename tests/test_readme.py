@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 from praatio import textgrid
-from vowelseg.bench.server import start_server, stop_server
 from vowelseg.hmm.model import DEFAULT_MODEL
 from vowelseg.service.schema import SegmentReply, rewrite
+from vowelseg_lab.bench.server import start_server, stop_server
 
 from tests.conftest import ROOT
 
@@ -32,7 +32,7 @@ README = ROOT / "README.md"
 SA1 = "she had your dark suit in greasy wash water all year".split()
 #: What a ``bash`` block may run: set-up, tests, the image, benchmarks and recipes.
 NOT_EXAMPLES = re.compile(r"(pip install -e \.|bash \.ci/run|docker (build|run)|"
-                          r"python -m pytest tests/|vowelseg (bench|train|adapt|fit-boundaries)"
+                          r"python -m pytest tests/|vowelseg-lab (bench|train|adapt|fit-boundaries)"
                           r"[ -])")
 PORT = 8000  # the examples' own address
 

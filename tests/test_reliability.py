@@ -19,16 +19,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from vowelseg.bench.server import (
+from vowelseg.hmm.model import DEFAULT_MODEL
+from vowelseg.service.api import create_app
+from vowelseg.service.settings import ServiceSettings
+from vowelseg_lab.bench.server import (
     free_port,
     multipart,
     start_server,
     stop_server,
     worker_pids,
 )
-from vowelseg.hmm.model import DEFAULT_MODEL
-from vowelseg.service.api import create_app
-from vowelseg.service.settings import ServiceSettings
 
 from tests.conftest import wav_bytes
 

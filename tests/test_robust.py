@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from vowelseg.bench import robust
-from vowelseg.training.corpus import read_corpus
+from vowelseg_lab.bench import robust
+from vowelseg_lab.training.corpus import read_corpus
+
+from tests.conftest import needs_train
 
 
 def test_padding_rates_and_a_transcript_word_too_many(timit, resources):
@@ -25,13 +27,14 @@ def test_padding_rates_and_a_transcript_word_too_many(timit, resources):
     assert inserted.tally.metrics()["pb@20"] > clean["pb@20"] - 0.03
 
 
+@needs_train
 def test_noisy_training_copies_are_at_the_drawn_snr_and_keep_their_labels(timit, monkeypatch):
     """The recipe's noisy copies (``AdaptConfig.noise``): same labels, noise at an SNR
     inside the range, babble made of other speakers, never of the speaker itself."""
     from vowelseg.features.mfcc import FeatureConfig
-    from vowelseg.training import mix
-    from vowelseg.training.corpus import speaker_of
-    from vowelseg.training.recipe import _with_noise, labelled_examples
+    from vowelseg_lab.training import mix
+    from vowelseg_lab.training.corpus import speaker_of
+    from vowelseg_lab.training.recipe import _with_noise, labelled_examples
 
     corpus = read_corpus(timit)[::10]
     config = FeatureConfig()
@@ -58,12 +61,13 @@ def test_noisy_training_copies_are_at_the_drawn_snr_and_keep_their_labels(timit,
 
 
 @pytest.mark.slow
+@needs_train
 def test_held_out_rounds_score_every_speaker_once(timit):
     """bench-robust on a model fitted to this corpus scores each speaker with a model
     fitted on the others (a tiny recipe here: two speakers, two utterances each)."""
     from vowelseg.hmm.model import SYNTHETIC_MODEL
-    from vowelseg.training.corpus import speaker_of
-    from vowelseg.training.recipe import AdaptConfig
+    from vowelseg_lab.training.corpus import speaker_of
+    from vowelseg_lab.training.recipe import AdaptConfig
 
     by_speaker: dict[str, list] = {}
     for u in read_corpus(timit):
@@ -81,13 +85,14 @@ def test_held_out_rounds_score_every_speaker_once(timit):
     assert results["clean"].tally.metrics()["vb_f1@20"] == pytest.approx(0.32, abs=0.15)
 
 
+@needs_train
 def test_vtlp_copies_keep_their_labels_and_join_the_recipe(timit, monkeypatch):
     """The recipe's vocal-tract-length-perturbed copies (``AdaptConfig.vtlp_warps``):
     the clean frames analysed through warped mel filters, labels unchanged, one copy per
     factor on top of the speed copies."""
     from vowelseg.features.mfcc import FeatureConfig
     from vowelseg.hmm.model import SYNTHETIC_MODEL, load_model
-    from vowelseg.training import recipe as train
+    from vowelseg_lab.training import recipe as train
 
     corpus = read_corpus(timit)[:2]
     config = FeatureConfig()

@@ -41,8 +41,8 @@ def test_a_phone_pairs_offset_comes_before_its_types():
 
 
 def test_pair_offsets_are_shrunk_towards_their_types():
-    from vowelseg.training import corpus
-    from vowelseg.training.refine import learn_boundary_offsets
+    from vowelseg_lab.training import corpus
+    from vowelseg_lab.training.refine import learn_boundary_offsets
 
     # reference: pause | HH | AE | T | pause ; hypothesis: AE>T always 10 ms early,
     # HH>AE 4 ms late, so the vowel>stop type has 4 errors of +10 ms

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 
-import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 from praatio import textgrid
 
-from tests.conftest import wav_bytes
+from tests.conftest import resample, wav_bytes
 
 TEXT = "The birch canoe slid on the smooth planks."
 
@@ -65,8 +64,8 @@ def vowel_spans(body, rate, n):
 def variants(speech):
     """The same sentence as 16-bit and float, mono and stereo, at 16 and 44.1 kHz."""
     for rate in (16000, 44100):
-        y = speech.samples if rate == 16000 else librosa.resample(
-            speech.samples, orig_sr=16000, target_sr=rate)
+        y = speech.samples if rate == 16000 else resample(
+            speech.samples, 16000, rate)
         for channels in (1, 2):
             x = y if channels == 1 else np.stack([y, 0.5 * np.roll(y, 7)], axis=1)
             for subtype in ("PCM_16", "FLOAT"):
@@ -165,8 +164,8 @@ def odd_but_valid_audio(speech):
     """The same sentence in shapes a user may send."""
     y = speech.samples
     yield "6 channels", wav_bytes(np.stack([y] * 6, axis=1), 16000)
-    yield "192 kHz", wav_bytes(librosa.resample(y, orig_sr=16000, target_sr=192000), 192000)
-    yield "8 kHz", wav_bytes(librosa.resample(y, orig_sr=16000, target_sr=8000), 8000)
+    yield "192 kHz", wav_bytes(resample(y, 16000, 192000), 192000)
+    yield "8 kHz", wav_bytes(resample(y, 16000, 8000), 8000)
     yield "mu-law", wav_bytes(y, 16000, "ULAW")
     yield "clipped", wav_bytes(np.clip(20 * y, -1, 1), 16000)
     yield "DC offset", wav_bytes(0.5 * y + 0.4, 16000)

@@ -5,10 +5,11 @@ on one)."""
 from __future__ import annotations
 
 import numpy as np
-from vowelseg.bench import robust
-from vowelseg.training.corpus import read_corpus, write_corpus
-from vowelseg.training.recipe import labelled_corpus
-from vowelseg.training.synth import synthesize, word_spans
+from vowelseg_lab.bench import robust
+from vowelseg_lab.training.corpus import read_corpus, write_corpus
+from vowelseg_lab.training.synth import synthesize, word_spans
+
+from tests.conftest import needs_train
 
 
 def test_word_spans_partition_the_spoken_phones(voices):
@@ -27,7 +28,10 @@ def test_word_spans_partition_the_spoken_phones(voices):
     assert sum(1 for a, b in spoken if spans[0][1] <= a < spans[0][2]) == 3
 
 
+@needs_train
 def test_a_written_corpus_reads_back_and_aligns_word_by_word(voices, tmp_path, resources):
+    from vowelseg_lab.training.recipe import labelled_corpus
+
     n = write_corpus(tmp_path, labelled_corpus(4, seed=5))
     utts = read_corpus(tmp_path)
     assert n == len(utts) == 4
@@ -44,11 +48,13 @@ def test_a_written_corpus_reads_back_and_aligns_word_by_word(voices, tmp_path, r
     assert out["one word inserted"].flagged >= 2
 
 
+@needs_train
 def test_bench_robust_runs_on_a_synthetic_corpus_with_chosen_penalties(voices, tmp_path, capsys,
                                                                      monkeypatch):
     from vowelseg.align.graph import Mismatch
-    from vowelseg.bench import robust
-    from vowelseg.cli import main
+    from vowelseg_lab.bench import robust
+    from vowelseg_lab.cli import main
+    from vowelseg_lab.training.recipe import labelled_corpus
 
     write_corpus(tmp_path, labelled_corpus(3, seed=7))
     seen, real_run = [], robust.run

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import librosa
 import numpy as np
 import pytest
 import soundfile as sf
@@ -13,7 +12,9 @@ from vowelseg.features.vtln import DEFAULT_WARPS, choose_warp, excerpt, speech_s
 from vowelseg.hmm.model import load_model, save_model
 from vowelseg.pipeline import Options, segment
 from vowelseg.render import to_json
-from vowelseg.training import corpus
+from vowelseg_lab.training import corpus
+
+from tests.conftest import resample
 
 
 def test_warp_scales_below_the_knee_and_keeps_the_band_edge():
@@ -50,7 +51,7 @@ def test_higher_formants_get_a_higher_warp(timit, resources):
         y = sf.read(u.wav, dtype="float32")[0]
         w = choose_warp(y, model, DEFAULT_WARPS)
         chosen[corpus.speaker_of(u).split("-")[1][0]].append(w)
-        faster = librosa.resample(y, orig_sr=rate * 1.12, target_sr=rate)
+        faster = resample(y, rate * 1.12, rate)
         raised.append(choose_warp(faster, model, DEFAULT_WARPS) - w)
     assert len(chosen["f"]) == len(chosen["m"]) == 8
     assert np.mean(chosen["f"]) - np.mean(chosen["m"]) >= 0.06, chosen
@@ -120,7 +121,7 @@ def test_noise_around_the_speech_does_not_move_the_warp(timit, resources):
     10 s of silence then 10 s of low noise on both sides leave it where it was
     (bench-robust's padding row; fitted on every frame they had moved it)."""
     from vowelseg.audio.io import Audio
-    from vowelseg.training import mix
+    from vowelseg_lab.training import mix
 
     rng = np.random.default_rng(0)
     u = next(u for u in corpus.read_corpus(timit) if u.utt_id == "dr7-fblv0/sa1")

@@ -1,24 +1,21 @@
-"""The ``vowelseg`` command: ``segment``, ``measure``, ``batch`` and ``serve`` run the
-product; ``train``, ``adapt``, ``synth-corpus`` and the ``bench`` commands run
-the training recipes and benchmarks (imported only when asked for)."""
+"""The ``vowelseg`` command: ``segment``, ``measure``, ``batch`` and ``serve``.
+
+The model and benchmark commands are ``vowelseg-lab``'s (:mod:`vowelseg_lab.cli`),
+which builds on :func:`run`, ``_command`` and ``_model_option`` here."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from vowelseg import __version__
 from vowelseg.batch import BATCH_OPTIONS
-from vowelseg.boundaries.posterior import POSTERIOR_SCALE
 from vowelseg.errors import VowelsegError
-from vowelseg.features.mfcc import NORMALISATIONS
-from vowelseg.hmm.model import DEFAULT_MODEL, SYNTHETIC_MODEL, resolve_model
+from vowelseg.hmm.model import DEFAULT_MODEL, resolve_model
 from vowelseg.option_flags import add_option_flags, options_from_args
 
 
@@ -186,18 +183,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def warp_factor(text: str) -> float:
-    """A mel-filter warp factor for ``--vtlp-warps``: a number in 0.7-1.3."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.7 <= value <= 1.3:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a warp factor in 0.7-1.3 "
-                                         "(e.g. 0.9 or 1.1)")
-    return value
-
-
 def _command(sub: argparse._SubParsersAction, name: str,
              help_text: str) -> argparse.ArgumentParser:
     """A sub-command whose help shows every option's default."""
@@ -210,32 +195,8 @@ def _model_option(p: argparse.ArgumentParser) -> None:
                         "vowelseg-en-synthetic) or the path of a model's .json/.npz")
 
 
-def _benchmark(sub: argparse._SubParsersAction, name: str, help_text: str,
-               func: str) -> argparse.ArgumentParser:
-    """A benchmark sub-command with the options all of them share."""
-    p = _command(sub, name, help_text)
-    p.add_argument("--corpus", default="../shared/data/timit-dev",
-                   help="TIMIT-format folder (manifest.tsv, .wav, .phn, .wrd)")
-    _model_option(p)
-    p.add_argument("--json", help="also write the figures as JSON here")
-    p.set_defaults(func=f"vowelseg.bench.commands:{func}")
-    return p
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(
-        prog="vowelseg", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Where every vowel is in an English recording, given its transcript.\n"
-                    "segment, measure, batch and serve run the product; train, adapt,\n"
-                    "fit-boundaries, synth-corpus and the bench commands rebuild and\n"
-                    "measure the models. 'vowelseg COMMAND --help' for each.",
-        epilog="exit codes:\n  0  done\n  1  batch, or segment of several recordings, "
-               "finished with some\n     failed (each named on standard error)\n  2  the "
-               "command line, an input or a setting was refused (one line\n     says why)")
-    parser.add_argument("--version", action="version", version=f"vowelseg {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _segment_parser(sub: argparse._SubParsersAction) -> None:
+    """The ``segment`` sub-command's options."""
     p = _command(sub, "segment", "align recordings to their transcripts and write "
                  "the vowels: JSON, TextGrid, vowel-only WAV, picture, measurements")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -267,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_flags(p)
     p.set_defaults(func=_segment)
 
+
+def _measure_parser(sub: argparse._SubParsersAction) -> None:
+    """The ``measure`` sub-command's options."""
     p = _command(sub, "measure", "measure the vowels of an existing alignment: a TextGrid "
                  "whose phone tier is ARPAbet (vowelseg's, the Montreal Forced Aligner's)")
     p.add_argument("audio", help="the recording (WAV, FLAC, OGG or MP3)")
@@ -277,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", help="write an F1/F2 vowel chart here (PNG)")
     p.set_defaults(func=_measure)
 
+
+def _batch_parser(sub: argparse._SubParsersAction) -> None:
+    """The ``batch`` sub-command's options."""
     p = _command(sub, "batch", "align a corpus folder (audio + .txt/.lab beside it) "
                        "to JSON and TextGrid files; resumable")
     p.add_argument("corpus", help="folder of audio files with transcripts beside them "
@@ -290,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_flags(p, defaults=BATCH_OPTIONS)
     p.set_defaults(func=_batch)
 
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
+    """The ``serve`` sub-command's options."""
     p = _command(sub, "serve", "run the HTTP service")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (0.0.0.0: every interface)")
@@ -302,147 +272,42 @@ def build_parser() -> argparse.ArgumentParser:
                         "dies is replaced. Limits: VOWELSEG_* environment variables")
     p.set_defaults(func=_serve)
 
-    p = _command(sub, "train", "rebuild the acoustic model from synthetic speech")
-    p.add_argument("--out", type=Path, default=SYNTHETIC_MODEL,
-                   help="where to write the model (NAME.npz and NAME.json)")
-    p.add_argument("--utterances", type=int, default=1200, help="sentences to synthesise")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the sentences and noise")
-    p.add_argument("--mix", type=int, default=4, help="Gaussians per state")
-    p.add_argument("--workers", type=int, default=2, help="processes fitting phones")
-    p.set_defaults(func="vowelseg.training.commands:train")
 
-    p = _command(sub, "synth-corpus", "write exactly-labelled synthetic speech "
-                       "(espeak-ng + MBROLA) as a TIMIT-format corpus, words timed too")
-    p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--utterances", type=int, default=80, help="sentences to synthesise")
-    p.add_argument("--seed", type=int, default=1, help="the training recipe uses 0")
-    p.set_defaults(func="vowelseg.training.commands:synth_corpus")
-
-    p = _command(sub, "adapt", "adapt a model to hand-labelled speech (TIMIT format)")
-    p.add_argument("--prior", default=SYNTHETIC_MODEL.name,
-                   help="model to start from: a bundled model's name or a path")
-    p.add_argument("--corpus", default="../shared/data/timit-dev",
-                   help="TIMIT-format folder of hand-labelled speech")
-    p.add_argument("--out", type=Path, default=DEFAULT_MODEL,
-                   help="where to write the model (NAME.npz and NAME.json)")
-    p.add_argument("--method", choices=("ml", "map"), default="ml",
-                   help="ml: re-train each phone on the real data (prior where data is "
-                        "thin); map: MAP re-estimation from the prior")
-    p.add_argument("--mix", type=int, default=2, help="Gaussians per state (ml)")
-    p.add_argument("--speeds", type=float, nargs="+", default=[1.0],
-                   help="speed-perturbation factors, e.g. 0.9 1.0 1.1")
-    p.add_argument("--noise", nargs="*", choices=("white", "babble"), default=[],
-                   help="add a copy of the data with this noise mixed in (babble: four "
-                        "other speakers of the corpus); a kind named twice adds two copies, "
-                        "with different noise and SNRs")
-    p.add_argument("--noise-snr-db", type=float, nargs=2, default=[5.0, 30.0],
-                   metavar=("LOW", "HIGH"), help="SNR range of the noisy copies, dB")
-    p.add_argument("--vtlp-warps", type=warp_factor, nargs="+", default=[], metavar="W",
-                   help="vocal-tract-length perturbation: add a copy of the data analysed with "
-                        "the mel filters warped by each factor, e.g. 0.9 1.1 (more voices than "
-                        "the corpus has)")
-    p.add_argument("--vtln", action="store_true",
-                   help="vocal-tract-length normalisation: store the warp grid 0.80-1.20 in "
-                        "the model, so every input voice is warped to fit it (the HMMs are "
-                        "fitted unwarped)")
-    p.add_argument("--normalisation", choices=NORMALISATIONS, default=None,
-                   help="per-utterance feature normalisation: mvn (mean and variance) or "
-                        "heq (histogram equalisation); default: the prior's")
-    p.add_argument("--min-duration-percentile", type=float, default=None, metavar="PCT",
-                   help="give each phone at least this percentile of its durations in the "
-                        "corpus (perturbed copies included), e.g. 5; default: no minimum "
-                        "beyond one frame per HMM state")
-    p.add_argument("--boundary-model", action="store_true",
-                   help="then fit the boundary corrector and calibrated confidences "
-                        "(vowelseg fit-boundaries) on held-out alignments of the corpus")
-    p.set_defaults(func="vowelseg.training.commands:adapt")
-
-    p = _command(sub, "fit-boundaries", "fit a model's boundary corrector and calibrated "
-                 "confidences on speaker-held-out alignments of the corpus it was adapted on "
-                 "(saved beside it as NAME.boundaries.npz)")
-    _model_option(p)
-    p.add_argument("--corpus", default="../shared/data/timit-dev",
-                   help="the TIMIT-format folder the model was adapted on")
-    p.set_defaults(func="vowelseg.training.commands:fit_boundaries")
-
-    p = _benchmark(sub, "bench", "accuracy and speed on a TIMIT-format folder",
-                   "bench")
-    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
-    p.add_argument("--vad", type=int, choices=range(4), default=3,
-                   help="VAD aggressiveness")
-    p.add_argument("--peer", choices=("pocketsphinx",), help="also run a peer aligner")
-    p.add_argument("--posterior-scale", type=float, metavar="S",
-                   help="scale of the emission log-likelihoods in the posterior boundary "
-                        f"placement (default {POSTERIOR_SCALE}; 0: the Viterbi path's edges)")
-    p.add_argument("--train-speakers", type=int, metavar="K",
-                   help="learning curve: each held-out round fits the recipe on the K speakers "
-                        "after the held-out one (sorted, wrapping round) instead of all others")
-    p.add_argument("--as-fitted", action="store_true",
-                   help="score the model as it is, even on speakers it was fitted on (how "
-                        "well it fits its own training data: an upper bound, not an estimate)")
-    p.add_argument("--verbose", action="store_true", help="report progress on standard error")
-    p.add_argument("--update-card", action="store_true",
-                   help="store the figures in the model's card (models/NAME.json)")
-
-    p = _benchmark(sub, "bench-long", "time, memory and drift on long recordings "
-                   "(TIMIT-format utterances concatenated)", "bench_long")
-    p.add_argument("--lengths", type=float, nargs="+", default=[10, 60, 600, 3600],
-                   help="recording lengths, seconds")
-    p.add_argument("--peer", choices=("pocketsphinx", "none"), default="pocketsphinx",
-                   help="peer aligner run on the same utterances one by one")
-    p.add_argument("--no-http", dest="http", action="store_false",
-                   help="skip the HTTP latency and cold-start measurement")
-    p.add_argument("--plot", default="bench-long.png", help="PNG of time and memory vs length")
-    p.add_argument("--measures", action="store_true",
-                   help="also align and measure every vowel, and compare the time")
-
-    p = _benchmark(sub, "bench-robust", "accuracy under transcript mismatch, noise, babble, "
-                   "telephone and studio rates, long silence/noise", "bench_robust")
-    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
-    p.add_argument("--only", nargs="+", help="condition names to run (default: all)")
-    for flag, what in (("--skip-logp", "leaving out a transcript word"),
-                       ("--filler-entry-logp", "entering the untranscribed-speech filler"),
-                       ("--filler-frame-logp", "each frame in the filler")):
-        p.add_argument(flag, type=float, help=f"log-probability of {what} in the transcript "
-                       "conditions (default: what transcript_match=approximate uses)")
-
-    p = _benchmark(sub, "bench-formants", "vowel formants side by side with FastTrack "
-                   "(fasttrackpy) or new-fave on the same intervals", "bench_formants")
-    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
-    p.add_argument("--peer", choices=("fasttrack", "new-fave"), default="fasttrack",
-                   help="the tool measured beside vowelseg")
-    p.add_argument("--fave-extract", metavar="PATH",
-                   help="new-fave's fave-extract program, for --peer new-fave (new-fave pins "
-                        "numpy below 2.3: install it in its own environment)")
-    p.add_argument("--no-heuristics", dest="heuristics", action="store_false",
-                   help="run FastTrack without its six heuristics (new-fave runs them)")
-
-    p = _benchmark(sub, "bench-input", "bad input: recordings without speech, speech in "
-                   "noise, transcripts that do not match, MP3 timing", "bench_input")
-    p.add_argument("--limit", type=int, default=0, help="first N utterances only")
-    p.add_argument("--as-fitted", action="store_true",
-                   help="check the transcripts with the model as it is, even on speakers it "
-                        "was fitted on (quick, but flatters the fit)")
-
-    p = _benchmark(sub, "bench-load", "concurrent clients against a multi-worker server "
-                   "(latency, throughput, 503s, memory, a worker killed)", "bench_load")
-    p.add_argument("--workers", type=int, default=2, help="server processes")
-    p.add_argument("--clients", type=int, nargs="+", default=[8, 32],
-                   help="client threads of each run")
-    p.add_argument("--seconds", type=float, default=60.0, help="length of each run")
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="vowelseg", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Where every vowel is in an English recording, given its transcript.\n"
+                    "'vowelseg COMMAND --help' for each command. The models are rebuilt\n"
+                    "and measured by vowelseg-lab.",
+        epilog="exit codes:\n  0  done\n  1  batch, or segment of several recordings, "
+               "finished with some\n     failed (each named on standard error)\n  2  the "
+               "command line, an input or a setting was refused (one line\n     says why)")
+    parser.add_argument("--version", action="version", version=f"vowelseg {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_segment_parser, _measure_parser, _batch_parser, _serve_parser):
+        add(sub)
     return parser
 
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def _handler(func: str | Handler) -> Handler:
-    """The function behind a sub-command; tooling commands are named
-    ``"module:function"`` and imported only when run."""
-    if callable(func):
-        return func
-    module, name = func.split(":")
-    return getattr(importlib.import_module(module), name)
+def run(args: argparse.Namespace, prog: str = "vowelseg",
+        models: tuple[str, ...] = ("model",)) -> int:
+    """Run a parsed command (``args.func``), the options named in ``models``
+    resolved to model paths first; an error the user can mend is one line on
+    standard error, prefixed ``prog:``, and exit code 2."""
+    try:
+        for name in models:
+            if getattr(args, name, None) is not None:
+                setattr(args, name, resolve_model(getattr(args, name)))
+        return args.func(args)
+    except VowelsegError as exc:
+        print(f"{prog}: {exc.message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a setting (VOWELSEG_*) or option out of range
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+                             for e in exc.errors())
+        print(f"{prog}: invalid setting ({problems})", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,28 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     2 the command line, an input or a setting was refused (one line on
     standard error says why).
     """
-    args = build_parser().parse_args(argv)
-    try:
-        for name in ("model", "prior"):
-            if getattr(args, name, None) is not None:
-                setattr(args, name, resolve_model(getattr(args, name)))
-        return _handler(args.func)(args)
-    except ModuleNotFoundError as exc:
-        if not isinstance(args.func, str) or (exc.name or "").startswith("vowelseg"):
-            raise
-        extra = "bench" if args.func.startswith("vowelseg.bench") else "train"
-        print(f"vowelseg {args.command} needs {exc.name}, which the service install leaves "
-              f"out: pip install 'vowelseg[{extra}]' (from a checkout: pip install -e "
-              f"'.[{extra}]')", file=sys.stderr)
-        return 2
-    except VowelsegError as exc:
-        print(f"vowelseg: {exc.message}", file=sys.stderr)
-        return 2
-    except ValidationError as exc:  # a setting (VOWELSEG_*) or option out of range
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-                             for e in exc.errors())
-        print(f"vowelseg: invalid setting ({problems})", file=sys.stderr)
-        return 2
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -98,14 +98,14 @@ class AcousticModel:
         Free-form model card (training data, recipe, measured figures).
     boundary_offsets : dict
         Seconds to add to each boundary type (``"vowel>stop"``) and phone
-        pair (``"AE>T"``), learned from labelled speech (:mod:`vowelseg.training.refine`);
+        pair (``"AE>T"``), learned from labelled speech (:mod:`vowelseg_lab.training.refine`);
         empty for none.
     vtln_warps : tuple of float
         Mel-filter warps to choose from per recording (:mod:`vowelseg.features.vtln`), as
         the recipe stored them; empty: no vocal-tract-length normalisation.
     min_durations_s : dict
         Shortest duration, seconds, the alignment gives each phone (``"AE"``),
-        learned from labelled speech (:func:`vowelseg.training.recipe.learn_min_durations`);
+        learned from labelled speech (:func:`vowelseg_lab.training.recipe.learn_min_durations`);
         a phone not in it, or shorter than ``n_states`` frames, takes one frame
         per state. Empty: the plain topology.
     variant_rates : dict

@@ -3,7 +3,7 @@
 Each condition changes every timit-dev utterance in one way (a transcript word
 dropped or added, noise, babble, telephone band, studio rates, long silence and
 noise around it), aligns it through :func:`vowelseg.pipeline.segment`, and scores it
-against the hand labels with :class:`vowelseg.bench.metrics.Tally`. Changes are seeded, so
+against the hand labels with :class:`vowelseg_lab.bench.metrics.Tally`. Changes are seeded, so
 a run is repeatable. The transcript conditions are aligned as a user who knows
 the transcript may not match would ask (``transcript_match=approximate``).
 """
@@ -15,22 +15,25 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
 import soxr
-
 from vowelseg.align.graph import TOLERANT, Mismatch
 from vowelseg.audio.io import Audio
-from vowelseg.bench import metrics as bench
-from vowelseg.bench.long import cut
-from vowelseg.bench.metrics import Tally
 from vowelseg.options import Options
 from vowelseg.pipeline import Resources, segment
 from vowelseg.result import LOW_CONFIDENCE, Segmentation, WordInterval
-from vowelseg.training import mix
-from vowelseg.training.corpus import TIMIT_RATE, Utterance, speaker_of
-from vowelseg.training.recipe import AdaptConfig
+
+from vowelseg_lab.bench import metrics as bench
+from vowelseg_lab.bench.long import cut
+from vowelseg_lab.bench.metrics import Tally
+from vowelseg_lab.training import mix
+from vowelseg_lab.training.corpus import TIMIT_RATE, Utterance, speaker_of
+
+if TYPE_CHECKING:  # the recipe needs the [train] extra; the conditions do not
+    from vowelseg_lab.training.recipe import AdaptConfig
 
 FILLERS = ("very", "really", "just", "actually", "quite", "still", "maybe", "then")
 PAD_S = 10.0

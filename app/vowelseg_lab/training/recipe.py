@@ -2,7 +2,7 @@
 
 Everything comes from packages a fresh machine installs (espeak-ng, the
 MBROLA voices, the CMU dictionary); the corpus is generated anew from a
-seed, so ``vowelseg train`` rebuilds ``models/`` reproducibly.
+seed, so ``vowelseg-lab train`` rebuilds ``models/`` reproducibly.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import librosa
 import numpy as np
 from hmmlearn.hmm import GMMHMM
 from sklearn.mixture import GaussianMixture
-
 from vowelseg.audio.io import analysis_signal, read_audio
 from vowelseg.features.mfcc import FeatureConfig, mfcc_features
 from vowelseg.hmm.adapt import Stats, accumulate, label_columns, map_update
@@ -36,10 +35,11 @@ from vowelseg.phones import PHONES, SILENCE
 from vowelseg.pipeline import Options, Resources, segment
 from vowelseg.text.g2p import Lexicon, Word, transcript_words
 from vowelseg.text.variants import learn_rates
-from vowelseg.training import mix
-from vowelseg.training.corpus import TIMIT_RATE, Utterance, fold_reference, speaker_of
-from vowelseg.training.refine import learn_boundary_offsets
-from vowelseg.training.synth import LabelledSpeech, available_voices, synthesize, word_spans
+
+from vowelseg_lab.training import mix
+from vowelseg_lab.training.corpus import TIMIT_RATE, Utterance, fold_reference, speaker_of
+from vowelseg_lab.training.refine import learn_boundary_offsets
+from vowelseg_lab.training.synth import LabelledSpeech, available_voices, synthesize, word_spans
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +182,10 @@ def labelled_corpus(
 ) -> Iterator[tuple[str, str, np.ndarray, list[tuple[str, float, float]],
                     list[tuple[str, float, float]]]]:
     """Synthetic sentences with exact phone *and word* times, for
-    :func:`vowelseg.training.corpus.write_corpus`: the training recipe's sentence generator,
+    :func:`vowelseg_lab.training.corpus.write_corpus`: the training recipe's sentence generator,
     voices, rates and pitches, padding and noise (:func:`augment`), but a
     different seed, so none of it is training data. Sentences whose word
-    boundaries cannot be told (:func:`vowelseg.training.synth.word_spans`) are skipped.
+    boundaries cannot be told (:func:`vowelseg_lab.training.synth.word_spans`) are skipped.
 
     Yields
     ------
@@ -413,7 +413,7 @@ class AdaptConfig:
     tau_visits : float
         Prior weight of those durations, in state visits.
     boundary_shrink : float or None
-        Learn per-type boundary offsets on the corpus (:mod:`vowelseg.training.refine`) with
+        Learn per-type boundary offsets on the corpus (:mod:`vowelseg_lab.training.refine`) with
         this pseudo-count; None: learn none.
     vtln_warps : tuple of float
         Vocal-tract-length normalisation (:mod:`vowelseg.features.vtln`): the model keeps
@@ -476,7 +476,7 @@ def labelled_examples(
     resampling, which scales durations by ``1/speed`` and the spectrum by
     ``speed`` (speed perturbation); the labels are scaled to match. ``noise``
     (``"white"`` or ``"babble"``) mixes that noise into each utterance at a
-    signal-to-noise ratio drawn from ``snr_db`` (see :mod:`vowelseg.training.mix`).
+    signal-to-noise ratio drawn from ``snr_db`` (see :mod:`vowelseg_lab.training.mix`).
     ``signals`` are the utterances' analysis signals if already decoded
     (:func:`analysis_signals`). ``warp`` other than 1 moves the mel filters
     (vocal-tract-length perturbation; the labels stay).

@@ -1,6 +1,6 @@
 """Load benchmark: concurrent clients against a real multi-worker server.
 
-``vowelseg bench-load`` starts ``vowelseg serve --workers N`` on loopback, has
+``vowelseg-lab bench-load`` starts ``vowelseg serve --workers N`` on loopback, has
 C client threads send 5 s timit-dev requests back to back for a fixed time,
 and prints per run: requests, status counts, p50/p99 latency, throughput and
 the server's peak memory (all its processes). A third run kills one worker
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from vowelseg.bench.server import (
+from vowelseg_lab.bench.server import (
     multipart,
     process_tree_rss_mb,
     request_audio,
@@ -33,7 +33,7 @@ from vowelseg.bench.server import (
     stop_server,
     worker_pids,
 )
-from vowelseg.training.corpus import TIMIT_RATE, Utterance
+from vowelseg_lab.training.corpus import TIMIT_RATE, Utterance
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The benchmark commands (``vowelseg bench``, ``bench-long``, ``bench-robust``,
-``bench-load``): each takes the parsed arguments of :mod:`vowelseg.cli`, runs,
+"""The benchmark commands (``vowelseg-lab bench``, ``bench-long``, ``bench-robust``,
+``bench-load``): each takes the parsed arguments of :mod:`vowelseg_lab.cli`, runs,
 prints its figures and returns an exit code."""
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from vowelseg.options import Options
 
 
 def bench(args: argparse.Namespace) -> int:
-    from vowelseg.bench import metrics as bench
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.training.corpus import read_corpus
+
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.training.corpus import read_corpus
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
@@ -30,7 +31,7 @@ def bench(args: argparse.Namespace) -> int:
     recipe = bench.heldout_recipe(resources.model, args.model, utterances)
     if args.as_fitted:
         if args.update_card or args.train_speakers is not None:
-            print("vowelseg bench: --as-fitted scores the model on speakers it may have been "
+            print("vowelseg-lab bench: --as-fitted scores the model on speakers it may have been "
                   "fitted on: not with --update-card or --train-speakers", file=sys.stderr)
             return 2
         if recipe:
@@ -40,7 +41,7 @@ def bench(args: argparse.Namespace) -> int:
     if args.train_speakers is not None:
         problem = _train_speakers_problem(args, recipe, utterances)
         if problem:
-            print(f"vowelseg bench: {problem}", file=sys.stderr)
+            print(f"vowelseg-lab bench: {problem}", file=sys.stderr)
             return 2
     say = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     segment(utterances[0].wav, utterances[0].text, resources, options)  # JIT warm-up
@@ -50,7 +51,7 @@ def bench(args: argparse.Namespace) -> int:
                    else "the other speakers")
         print(f"the model was adapted on {n_seen} speakers of this corpus: scoring "
               f"speaker-held-out (prior adapted on {trained}, each speaker in turn)")
-        from vowelseg.training.boundary_model import enough_speakers
+        from vowelseg_lab.training.boundary_model import enough_speakers
 
         if (resources.boundaries is not None and options.correct_boundaries
                 and enough_speakers(utterances)):
@@ -84,8 +85,8 @@ def bench(args: argparse.Namespace) -> int:
 
 def _pocketsphinx_figures(utterances: list, resources: object, say: object) -> dict:
     """The peer aligner on the same utterances: its figures (failures printed)."""
-    from vowelseg.bench import metrics as bench
-    from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
 
     decoder = pocketsphinx_decoder()
     peer = bench.run(utterances, lambda u: pocketsphinx_segment(
@@ -103,9 +104,9 @@ def _bench_boundary_model(args: argparse.Namespace, utterances: list, resources:
     alignments without the boundary model (today's replies)."""
     import time
 
-    from vowelseg.bench import metrics as bench
-    from vowelseg.training import boundary_model
-    from vowelseg.training.corpus import speaker_of
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.training import boundary_model
+    from vowelseg_lab.training.corpus import speaker_of
 
     prior_path, config, _ = recipe
     print("boundary model: fitted, for each speaker, on the other speakers' held-out "
@@ -166,8 +167,8 @@ def _bench_boundary_model(args: argparse.Namespace, utterances: list, resources:
 def _train_speakers_problem(args: argparse.Namespace, recipe: object,
                             utterances: list) -> str | None:
     """What is wrong with ``--train-speakers`` here, if anything."""
-    from vowelseg.bench import metrics as bench
-    from vowelseg.training.corpus import speaker_of
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.training.corpus import speaker_of
 
     if recipe is None:
         return ("--train-speakers needs a model the recipe fitted on this corpus (its card "
@@ -183,10 +184,11 @@ def _train_speakers_problem(args: argparse.Namespace, recipe: object,
 
 
 def bench_long(args: argparse.Namespace) -> int:
-    from vowelseg.bench import long as longbench
-    from vowelseg.bench import metrics as bench
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.training.corpus import read_corpus
+
+    from vowelseg_lab.bench import long as longbench
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.training.corpus import read_corpus
 
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     utterances = read_corpus(Path(args.corpus))
@@ -221,7 +223,7 @@ def bench_long(args: argparse.Namespace) -> int:
                           for k in ("frame_acc3", "vb_f1@20", "pb@20", "wb@20")))
     summary = {"lengths": results}
     if args.peer == "pocketsphinx":
-        from vowelseg.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
+        from vowelseg_lab.bench.peers import pocketsphinx_decoder, pocketsphinx_segment
 
         decoder = pocketsphinx_decoder()
         peer = bench.run(utterances, lambda u: pocketsphinx_segment(
@@ -250,8 +252,8 @@ def bench_long(args: argparse.Namespace) -> int:
 
 
 def bench_load(args: argparse.Namespace) -> int:
-    from vowelseg.bench import load as loadbench
-    from vowelseg.training.corpus import read_corpus
+    from vowelseg_lab.bench import load as loadbench
+    from vowelseg_lab.training.corpus import read_corpus
 
     utterances = read_corpus(Path(args.corpus))
     results = loadbench.run(utterances, args.model, workers=args.workers,
@@ -269,10 +271,11 @@ def bench_load(args: argparse.Namespace) -> int:
 
 def bench_robust(args: argparse.Namespace) -> int:
     from vowelseg.align.graph import TOLERANT
-    from vowelseg.bench import metrics as bench
-    from vowelseg.bench import robust
     from vowelseg.pipeline import load_resources
-    from vowelseg.training.corpus import read_corpus
+
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.bench import robust
+    from vowelseg_lab.training.corpus import read_corpus
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
@@ -316,7 +319,7 @@ def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict,
 
     path = Path(args.model).with_suffix(".json")
     meta = json.loads(path.read_text())
-    command = f"vowelseg bench --model {shown_path(args.model)} --corpus {args.corpus}"
+    command = f"vowelseg-lab bench --model {shown_path(args.model)} --corpus {args.corpus}"
     meta["card"].setdefault("benchmarks", {})[Path(args.corpus).name] = {
         "command": command + (f" --limit {args.limit}" if args.limit else ""),
         "utterances": n_utterances,
@@ -330,10 +333,11 @@ def _record_in_card(args: argparse.Namespace, n_utterances: int, metrics: dict,
 
 
 def bench_input(args: argparse.Namespace) -> int:
-    from vowelseg.bench import input as bad_input
-    from vowelseg.bench import metrics as bench
     from vowelseg.pipeline import load_resources
-    from vowelseg.training.corpus import read_corpus
+
+    from vowelseg_lab.bench import input as bad_input
+    from vowelseg_lab.bench import metrics as bench
+    from vowelseg_lab.training.corpus import read_corpus
 
     utterances = read_corpus(Path(args.corpus))[: args.limit or None]
     resources = load_resources(args.model)
@@ -363,9 +367,10 @@ def bench_input(args: argparse.Namespace) -> int:
 
 
 def bench_formants(args: argparse.Namespace) -> int:
-    from vowelseg.bench import formants
     from vowelseg.pipeline import load_resources, segment
-    from vowelseg.training.corpus import read_corpus
+
+    from vowelseg_lab.bench import formants
+    from vowelseg_lab.training.corpus import read_corpus
 
     if args.peer == "new-fave":
         if not args.heuristics:

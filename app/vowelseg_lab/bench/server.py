@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from vowelseg.training.corpus import TIMIT_RATE, Utterance
+from vowelseg_lab.training.corpus import TIMIT_RATE, Utterance
 
 
 def start_server(port: int, workers: int, model: Path | str, env: dict[str, str] | None = None,

@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from vowelseg.hmm.gmm import one_blas_thread
 from vowelseg.hmm.model import AcousticModel, load_model
 from vowelseg.options import Options
 from vowelseg.pipeline import Resources, load_resources, segment
 from vowelseg.result import Segmentation
-from vowelseg.training.corpus import (
+
+from vowelseg_lab.training.corpus import (
     REF_EXCLUDED,
     REF_PAUSES,
     REF_VOWELS,
@@ -35,7 +35,9 @@ from vowelseg.training.corpus import (
     fold_reference,
     speaker_of,
 )
-from vowelseg.training.recipe import AdaptConfig, fit_to_corpus
+
+if TYPE_CHECKING:  # the recipe needs the [train] extra; scoring does not
+    from vowelseg_lab.training.recipe import AdaptConfig
 
 VB_TOLERANCES_S = (0.010, 0.020, 0.050)
 PB_TOLERANCES_S = (0.010, 0.020, 0.025, 0.050)
@@ -284,6 +286,8 @@ def heldout_recipe(model: AcousticModel, model_path: Path, utterances: Sequence[
     """How to score ``model`` speaker-held-out on ``utterances``, if its card says it
     was fitted on some of their speakers: its prior's path, its recipe settings and
     how many of the speakers it saw; None when it saw none (score it as it is)."""
+    from vowelseg_lab.training.recipe import AdaptConfig
+
     card = model.card
     seen = set(card.get("adapted_on", {}).get("speakers", []))
     overlap = seen & {speaker_of(u) for u in utterances}
@@ -348,6 +352,8 @@ def training_speakers(speakers: Sequence[str], held_out: str, count: int | None 
 
 def _heldout_round(job: tuple[list[Utterance], str, list[str], Path, AdaptConfig, Evaluate],
                    ) -> Any:
+    from vowelseg_lab.training.recipe import fit_to_corpus
+
     utterances, speaker, trained_on, prior_path, config, evaluate = job
     prior = load_model(prior_path)
     train = [u for u in utterances if speaker_of(u) in trained_on]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from vowelseg.phones import base_phone
 from vowelseg.result import Segmentation
 

@@ -1,4 +1,4 @@
-"""``vowelseg bench-input``: how the service treats bad input, row by row.
+"""``vowelseg-lab bench-input``: how the service treats bad input, row by row.
 
 - recordings without speech (noise of three colours at four levels, dithered
   silence, tones, a chord, hum, clicks, music, noise bursts): each must be
@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
-
 from vowelseg.audio.io import Audio
 from vowelseg.errors import NoSpeechError, VowelsegError
 from vowelseg.pipeline import Resources, segment
-from vowelseg.training import mix
-from vowelseg.training.corpus import TIMIT_RATE, Utterance, speaker_of
+
+from vowelseg_lab.training import mix
+from vowelseg_lab.training.corpus import TIMIT_RATE, Utterance, speaker_of
 
 RATE = 16000
 

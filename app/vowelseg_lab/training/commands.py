@@ -1,5 +1,6 @@
-"""The training commands (``vowelseg train``, ``adapt``, ``synth-corpus``): each
-takes the parsed arguments of :mod:`vowelseg.cli`, runs, and returns an exit code."""
+"""The training commands (``vowelseg-lab train``, ``adapt``, ``synth-corpus``,
+``fit-boundaries``): each takes the parsed arguments of :mod:`vowelseg_lab.cli`,
+runs, and returns an exit code."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from vowelseg.hmm.model import shown_path
 
 def train(args: argparse.Namespace) -> int:
     from vowelseg.hmm.model import save_model
-    from vowelseg.training.recipe import TrainConfig, train_model
+
+    from vowelseg_lab.training.recipe import TrainConfig, train_model
 
     config = TrainConfig(n_utterances=args.utterances, seed=args.seed, n_mix=args.mix)
     model = train_model(config, workers=args.workers,
                         progress=lambda s: print(s, file=sys.stderr, flush=True))
-    model.card["recipe"] = (f"vowelseg train --out {shown_path(args.out)} "
+    model.card["recipe"] = (f"vowelseg-lab train --out {shown_path(args.out)} "
                             f"--utterances {args.utterances} "
                             f"--seed {args.seed} --mix {args.mix}")
     save_model(model, Path(args.out))
@@ -27,8 +29,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 def synth_corpus(args: argparse.Namespace) -> int:
-    from vowelseg.training.corpus import write_corpus
-    from vowelseg.training.recipe import labelled_corpus
+    from vowelseg_lab.training.corpus import write_corpus
+    from vowelseg_lab.training.recipe import labelled_corpus
 
     n = write_corpus(Path(args.out), labelled_corpus(args.utterances, args.seed))
     print(f"wrote {n} utterances to {args.out} (TIMIT format: manifest.tsv, .wav, .phn, .wrd)",
@@ -40,8 +42,9 @@ def adapt(args: argparse.Namespace) -> int:
     from vowelseg.features.vtln import DEFAULT_WARPS
     from vowelseg.hmm.model import load_model, save_model
     from vowelseg.text.g2p import load_lexicon
-    from vowelseg.training.corpus import read_corpus, speaker_of
-    from vowelseg.training.recipe import AdaptConfig, fit_to_corpus
+
+    from vowelseg_lab.training.corpus import read_corpus, speaker_of
+    from vowelseg_lab.training.recipe import AdaptConfig, fit_to_corpus
 
     prior = load_model(args.prior)
     utterances = read_corpus(Path(args.corpus))
@@ -64,8 +67,9 @@ def adapt(args: argparse.Namespace) -> int:
         "adapted_on": {"corpus": Path(args.corpus).name, "utterances": len(utterances),
                        "speakers": sorted({speaker_of(u) for u in utterances})},
         "adapt_config": dataclasses.asdict(config),
-        "adapt_recipe": f"vowelseg adapt --prior {shown_path(args.prior)} --corpus {args.corpus} "
-                        f"--out {shown_path(args.out)} --method {args.method} --mix {args.mix} "
+        "adapt_recipe": f"vowelseg-lab adapt --prior {shown_path(args.prior)} "
+                        f"--corpus {args.corpus} --out {shown_path(args.out)} "
+                        f"--method {args.method} --mix {args.mix} "
                         f"--speeds {' '.join(f'{s:g}' for s in args.speeds)}"
                         + (f" --noise {' '.join(args.noise)} --noise-snr-db "
                            f"{' '.join(f'{s:g}' for s in args.noise_snr_db)}"
@@ -90,11 +94,12 @@ def adapt(args: argparse.Namespace) -> int:
 def fit_boundaries(args: argparse.Namespace) -> int:
     """Fit a model's boundary corrector and calibrators on speaker-held-out
     alignments of the corpus it was adapted on, and save them beside it."""
-    from vowelseg.bench.metrics import heldout_recipe
     from vowelseg.boundaries.corrector import path_for, save
     from vowelseg.hmm.model import load_model
-    from vowelseg.training import boundary_model
-    from vowelseg.training.corpus import read_corpus
+
+    from vowelseg_lab.bench.metrics import heldout_recipe
+    from vowelseg_lab.training import boundary_model
+    from vowelseg_lab.training.corpus import read_corpus
 
     model = load_model(args.model)
     utterances = read_corpus(Path(args.corpus))
@@ -115,7 +120,7 @@ def fit_boundaries(args: argparse.Namespace) -> int:
     fitted = boundary_model.fit(examples, say)
     fitted = dataclasses.replace(fitted, card={
         **fitted.card, "corpus": Path(args.corpus).name,
-        "recipe": f"vowelseg fit-boundaries --model {shown_path(args.model)} "
+        "recipe": f"vowelseg-lab fit-boundaries --model {shown_path(args.model)} "
                   f"--corpus {args.corpus}"})
     save(fitted, path_for(Path(args.model)))
     print(f"wrote {path_for(Path(args.model))}", file=sys.stderr)

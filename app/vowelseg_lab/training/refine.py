@@ -15,7 +15,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from vowelseg.result import Segmentation, boundary_key, pair_key
-from vowelseg.training.corpus import Utterance, edit_alignment, fold_hypothesis, fold_reference
+
+from vowelseg_lab.training.corpus import Utterance, edit_alignment, fold_hypothesis, fold_reference
 
 
 def signed_boundary_errors(utt: Utterance, seg: Segmentation,

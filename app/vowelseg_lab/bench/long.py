@@ -6,7 +6,7 @@ hand labels, shifted by its known offset. Each length is aligned in a fresh
 process (its peak RSS is the figure; recordings under 5 minutes are timed as the
 median of 5 runs) through the same :func:`vowelseg.pipeline.segment`
 the API uses; the reply is cut back into the utterances' spans and scored
-with the accuracy measure of :mod:`vowelseg.bench.metrics`, next to the same utterances
+with the accuracy measure of :mod:`vowelseg_lab.bench.metrics`, next to the same utterances
 aligned one by one.
 """
 
@@ -26,18 +26,18 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from vowelseg.measures import PARALLEL_MIN_VOWELS, usable_cores
+from vowelseg.result import Segmentation
 
-from vowelseg.bench.metrics import Tally
-from vowelseg.bench.server import (
+from vowelseg_lab.bench.metrics import Tally
+from vowelseg_lab.bench.server import (
     multipart,
     request_audio,
     server_peak_rss_mb,
     start_server,
     stop_server,
 )
-from vowelseg.measures import PARALLEL_MIN_VOWELS, usable_cores
-from vowelseg.result import Segmentation
-from vowelseg.training.corpus import TIMIT_RATE, Utterance, read_corpus
+from vowelseg_lab.training.corpus import TIMIT_RATE, Utterance, read_corpus
 
 LENGTHS_S = (10.0, 60.0, 600.0, 3600.0)
 PAUSE_RANGE_S = (0.1, 2.0)
@@ -220,7 +220,7 @@ def align_one(job_path: Path) -> None:
 def _child(job: dict, job_path: Path) -> dict:
     """Run :func:`align_one` on ``job`` in a fresh process; its result."""
     job_path.write_text(json.dumps(job))
-    subprocess.run([sys.executable, "-m", "vowelseg.bench.long", str(job_path)],
+    subprocess.run([sys.executable, "-m", "vowelseg_lab.bench.long", str(job_path)],
                    check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return json.loads(Path(job["out"]).read_text())
 

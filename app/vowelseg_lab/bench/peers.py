@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from vowelseg.audio.io import analysis_signal, read_audio
 from vowelseg.phones import base_phone, phone_class
 from vowelseg.result import PhoneInterval, Segmentation, WordInterval

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from vowelseg.render import to_textgrid
 from vowelseg.result import Segmentation
-from vowelseg.training.corpus import Utterance, speaker_of
+
+from vowelseg_lab.training.corpus import Utterance, speaker_of
 
 #: FastTrack's settings for adult voices (fasttrackpy's command-line defaults).
 FASTTRACK = {"min_max_formant": 4000, "max_max_formant": 7000, "nstep": 20, "n_formants": 4,

@@ -2,7 +2,7 @@
 speaker-held-out alignments of a hand-labelled corpus.
 
 Each speaker's utterances are aligned by the recipe's model fitted on the other
-speakers (:func:`vowelseg.bench.metrics.heldout_rounds`), so the boundaries the
+speakers (:func:`vowelseg_lab.bench.metrics.heldout_rounds`), so the boundaries the
 corrector learns from carry the errors of a model meeting a new voice, which is
 what it will correct (trained on as-fitted alignments it gained a third less,
 issue 21). From those alignments:
@@ -17,7 +17,7 @@ issue 21). From those alignments:
 
 :func:`cross_validate` scores all of it leaving each speaker out in turn (the
 corrector and classifiers fitted on the other speakers' rows, the isotonic map
-on those speakers' own out-of-speaker scores), which is what ``vowelseg bench``
+on those speakers' own out-of-speaker scores), which is what ``vowelseg-lab bench``
 reports.
 """
 
@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from vowelseg.boundaries.corrector import (
     CATEGORICAL,
     MAX_SHIFT_S,
@@ -47,7 +46,8 @@ from vowelseg.boundaries.corrector import correct as apply_model
 from vowelseg.boundaries.trees import from_lightgbm
 from vowelseg.phones import base_phone
 from vowelseg.result import Segmentation, timeline, with_units
-from vowelseg.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
+
+from vowelseg_lab.training.corpus import Utterance, edit_alignment, fold_reference, speaker_of
 
 #: Fewest speakers a corpus needs for the boundary model: its calibration is
 #: fitted on scores of models that left one speaker out, each needing two
@@ -376,11 +376,11 @@ def heldout_examples(utterances: Sequence[Utterance], prior_path, config,  # noq
                      options=None, train_speakers: int | None = None,  # noqa: ANN001
                      failures: list | None = None) -> list[Example]:
     """Every utterance aligned by the recipe's model fitted on the other speakers
-    (:func:`vowelseg.bench.metrics.heldout_rounds`), as :class:`Example` s; the
+    (:func:`vowelseg_lab.bench.metrics.heldout_rounds`), as :class:`Example` s; the
     ones that failed go to ``failures`` as ``(utt_id, reason)``."""
     import functools
 
-    from vowelseg.bench.metrics import heldout_rounds
+    from vowelseg_lab.bench.metrics import heldout_rounds
 
     out: list[Example] = []
     for speaker, results in heldout_rounds(
