@@ -1,4 +1,4 @@
-"""Bad input is refused or warned about, with a reason (``vowelseg bench-input``
+"""Bad input is refused or warned about, with a reason (``vowelseg-lab bench-input``
 prints the same rows on the whole corpus)."""
 
 from __future__ import annotations

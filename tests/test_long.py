@@ -2,7 +2,7 @@
 
 Real speech (timit-dev utterances, concatenated as the long-audio benchmark
 does) with hand labels; speed and memory figures are the benchmark's job
-(``vowelseg bench-long``), these tests check the properties behind them.
+(``vowelseg-lab bench-long``), these tests check the properties behind them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The robustness benchmark's conditions on a slice of timit-dev (the full table
-is ``vowelseg bench-robust``)."""
+is ``vowelseg-lab bench-robust``)."""
 
 from __future__ import annotations
 

@@ -42,8 +42,8 @@ def test_a_written_corpus_reads_back_and_aligns_word_by_word(voices, tmp_path, r
     out = robust.run(utts, resources, only=["clean", "one word inserted"])
     metrics = out["clean"].tally.metrics()
     # the bundled model on MBROLA speech: words within 50 ms of the synthesiser's
-    # times in most cases (wb@50 0.835 on 200 utterances: `vowelseg synth-corpus`, then
-    # `vowelseg bench --corpus` on it)
+    # times in most cases (wb@50 0.835 on 200 utterances: `vowelseg-lab synth-corpus`, then
+    # `vowelseg-lab bench --corpus` on it)
     assert metrics["wb@50"] > 0.6 and metrics["failed"] == 0
     assert out["one word inserted"].flagged >= 2
 

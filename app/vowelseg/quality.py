@@ -8,7 +8,7 @@ stable codes of :data:`WARNING_CODES` (which says when each is given; the
 README's table and the API schema are generated from it).
 
 The thresholds were chosen on timit-dev with speaker-held-out models and
-checked on synthetic speech (``vowelseg bench-input`` prints the rates).
+checked on synthetic speech (``vowelseg-lab bench-input`` prints the rates).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from vowelseg.text.g2p import Word, expand_text, tokenize
 #: worst 1 s and 2 s windows, and the offset: a logistic regression fitted on
 #: timit-dev, each utterance aligned by a model fitted without its speaker, with
 #: its own transcript, another utterance's, and its own with the last third of
-#: the words dropped (``vowelseg bench-input`` reruns the check).
+#: the words dropped (``vowelseg-lab bench-input`` reruns the check).
 MISMATCH_WEIGHTS = (-0.886, -1.846, -1.144)
 MISMATCH_OFFSET = -15.905
 #: The windows of :func:`mismatch_evidence`, frames (5 ms).

@@ -65,8 +65,8 @@ class Mismatch:
         The filler scores each frame as the best state of any phone plus this
         (negative), so it wins only where the transcript's phones fit worse.
 
-    The defaults were chosen on synthetic speech (``vowelseg synth-corpus``, then
-    ``vowelseg bench-robust --corpus … --skip-logp …``; docs/experiments.md), not on
+    The defaults were chosen on synthetic speech (``vowelseg-lab synth-corpus``, then
+    ``vowelseg-lab bench-robust --corpus … --skip-logp …``; docs/experiments.md), not on
     the benchmark's real speech.
     """
 

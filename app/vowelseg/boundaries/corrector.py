@@ -4,7 +4,7 @@ its boundaries are right.
 
 Both are gradient-boosted trees (LightGBM), trained by the recipe on alignments
 of speakers the aligning model had not been fitted on
-(:mod:`vowelseg.training.boundary_model`), and kept as arrays
+(:mod:`vowelseg_lab.training.boundary_model`), and kept as arrays
 (:mod:`vowelseg.boundaries.trees`). Their inputs are read off what the
 pipeline has already computed: the static cepstra of every frame and the
 aligned phones.
@@ -269,7 +269,7 @@ def load(path: Path) -> BoundaryModel:
     with np.load(path, allow_pickle=False) as arrays:
         if "missing_logp" not in arrays:
             raise ModelError(f"{path} is a boundary model of an older vowelseg (separate phone "
-                             "and word classifiers): fit it again with vowelseg fit-boundaries")
+                             "and word classifiers): fit it again with vowelseg-lab fit-boundaries")
         trees = {name: Trees.from_arrays(arrays, f"{name}.") for name in _ENSEMBLES}
         calibrations = {name: Calibration(tuple(arrays[f"{name}.x"].tolist()),
                                           tuple(arrays[f"{name}.y"].tolist()))

@@ -26,8 +26,8 @@ from vowelseg.align.search import WindowEmissions, window_emissions
 from vowelseg.hmm.model import leave_logprob
 
 #: Default scale of the emission log-likelihoods: chosen on synthetic speech with
-#: the synthetic-only model (``vowelseg bench --posterior-scale S`` on a
-#: ``vowelseg synth-corpus`` folder; docs/experiments.md).
+#: the synthetic-only model (``vowelseg-lab bench --posterior-scale S`` on a
+#: ``vowelseg-lab synth-corpus`` folder; docs/experiments.md).
 POSTERIOR_SCALE = 0.1
 #: Furthest a boundary's window reaches from where the path put it, seconds.
 POSTERIOR_REACH_S = 1.0

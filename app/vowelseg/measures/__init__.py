@@ -16,9 +16,8 @@ for long recordings), :mod:`~vowelseg.measures.normalise` (Lobanov).
 
 from __future__ import annotations
 
-from vowelseg.cores import usable_cores  # the benchmarks import it from here
 from vowelseg.measures.normalise import lobanov
 from vowelseg.measures.pool import PARALLEL_MIN_VOWELS, measure_vowels
 from vowelseg.measures.vowels import VowelMeasures
 
-__all__ = ["PARALLEL_MIN_VOWELS", "VowelMeasures", "lobanov", "measure_vowels", "usable_cores"]
+__all__ = ["PARALLEL_MIN_VOWELS", "VowelMeasures", "lobanov", "measure_vowels"]

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from vowelseg.measures import PARALLEL_MIN_VOWELS, usable_cores
+from vowelseg.cores import usable_cores
+from vowelseg.measures import PARALLEL_MIN_VOWELS
 from vowelseg.result import Segmentation
 
 from vowelseg_lab.bench.metrics import Tally
