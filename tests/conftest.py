@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -80,3 +83,12 @@ def wav_bytes(samples: np.ndarray, rate: int, subtype: str = "PCM_16", fmt: str 
     buf = io.BytesIO()
     sf.write(buf, samples, rate, subtype=subtype, format=fmt)
     return buf.getvalue()
+
+
+@functools.cache
+def docs_tables() -> ModuleType:
+    """``docs/tables.py``, the README's table generator (a script beside the package)."""
+    spec = importlib.util.spec_from_file_location("docs_tables", ROOT / "docs" / "tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
