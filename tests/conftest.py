@@ -3,9 +3,11 @@ mark of tests that need the lab's [train] extra."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -103,3 +105,12 @@ def resample(y: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarray:
     n = int(np.ceil(len(y) * float(target_sr) / orig_sr))
     out = out[:n] if len(out) >= n else np.pad(out, (0, n - len(out)))
     return np.asarray(out, dtype=y.dtype)
+
+
+@functools.cache
+def docs_tables() -> ModuleType:
+    """``docs/tables.py``, the README's table generator (a script beside the package)."""
+    spec = importlib.util.spec_from_file_location("docs_tables", ROOT / "docs" / "tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -24,11 +24,10 @@ import pytest
 import soundfile as sf
 from praatio import textgrid
 from vowelseg.hmm.model import DEFAULT_MODEL
-from vowelseg.service.schema import segment_form
 from vowelseg.text.files import read_transcript
 from vowelseg_lab.bench.server import free_port, start_server, stop_server
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, docs_tables
 
 BROWSER_DIR = ROOT / "tests" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -133,7 +132,7 @@ def replies(client, recordings) -> dict:
 
 def api_defaults(client) -> dict[str, str]:
     """POST /segment's form defaults, as the page sends them (booleans in lower case)."""
-    fields = segment_form(client.get("/openapi.json").json())["properties"]
+    fields = docs_tables().segment_form(client.get("/openapi.json").json())["properties"]
     return {name: str(f["default"]).lower() if isinstance(f["default"], bool) else str(f["default"])
             for name, f in fields.items() if "default" in f}
 

@@ -23,10 +23,11 @@ import pytest
 import soundfile as sf
 from praatio import textgrid
 from vowelseg.hmm.model import DEFAULT_MODEL
-from vowelseg.service.schema import SegmentReply, rewrite
+from vowelseg.quality import WARNING_CODES
+from vowelseg.reply import Reply
 from vowelseg_lab.bench.server import start_server, stop_server
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, docs_tables
 
 README = ROOT / "README.md"
 SA1 = "she had your dark suit in greasy wash water all year".split()
@@ -51,7 +52,7 @@ def commands(block: str) -> list[str]:
 def test_readme_is_short_and_its_tables_are_generated():
     text = README.read_text()
     assert len(text.splitlines()) <= 300
-    assert rewrite(text) == text, "run: python -m vowelseg.service.schema README.md"
+    assert docs_tables().rewrite(text) == text, "run: python docs/tables.py README.md"
     assert text.count("<!-- generated:") == 3
     for block in blocks("bash"):
         for command in commands(block):
@@ -92,11 +93,11 @@ def test_every_example_runs_as_written(server, timit, tmp_path):
     out = {name: tmp_path / name for name in os.listdir(tmp_path)}
 
     # HTTP: the JSON replies match the schema and the words
-    reply = SegmentReply.model_validate_json(out["speech.json"].read_text())
+    reply = Reply.model_validate_json(out["speech.json"].read_text())
     assert [w.word for w in reply.words] == SA1 and not reply.warnings
     n_vowels = len(reply.vowels)
     assert n_vowels >= 10 and all(v.measures is None for v in reply.vowels)
-    measured = SegmentReply.model_validate_json(out["measured.json"].read_text())
+    measured = Reply.model_validate_json(out["measured.json"].read_text())
     assert all((v.measures.f1_hz is None) == bool(v.measures.reason) for v in measured.vowels)
     assert sum(v.measures.f1_hz is not None for v in measured.vowels) >= 10
     info = sf.info(str(out["vowels.wav"]))  # mask: the recording's length
@@ -115,9 +116,11 @@ def test_every_example_runs_as_written(server, timit, tmp_path):
     assert len(rows(out["cli.csv"])) == n_vowels and is_png(out["cli-chart.png"])
     grid = textgrid.openTextgrid(str(out["cli.TextGrid"]), includeEmptyIntervals=False)
     assert len(grid.getTier("vowels").entries) == n_vowels
-    approximate = SegmentReply.model_validate_json(out["cli.json"].read_text())
+    approximate = Reply.model_validate_json(out["cli.json"].read_text())
     assert [w.word for w in approximate.words] == SA1 and all(w.found
                                                              for w in approximate.words)
+    assert all(w.code in WARNING_CODES for r in (reply, measured, approximate)
+               for w in r.warnings)
     assert len(rows(out["cli-measured.csv"])) == n_vowels
     assert sorted(os.listdir(out["aligned"])) == sorted(
         f"{stem}.{ext}" for stem in ("speech", "second") for ext in ("json", "TextGrid", "csv"))

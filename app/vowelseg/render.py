@@ -1,5 +1,8 @@
-"""Renderings of a :class:`vowelseg.result.Segmentation`: JSON, CSV, TextGrid, WAV,
-PNG and vowel chart; :data:`OUTPUTS` names them for the API and the CLI alike."""
+"""Renderings of a reply (:class:`vowelseg.reply.Reply`): JSON, CSV, TextGrid, WAV,
+PNG and vowel chart; :data:`OUTPUTS` names them for the API and the CLI alike.
+
+Each takes the reply, or the :class:`~vowelseg.result.Segmentation` it is built
+from (:func:`vowelseg.reply.build`; build it once to render several formats)."""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ import numpy as np
 from praatio import textgrid
 
 from vowelseg.audio.io import Audio, analysis_signal, write_wav
-from vowelseg.measures import VowelMeasures, lobanov
 from vowelseg.phones import base_phone
+from vowelseg.reply import Reply, build, to_dict
 from vowelseg.result import Segmentation
 
 WAV_MODES = ("concat", "mask")
@@ -53,62 +56,29 @@ OUTPUTS = {
 }
 
 
-def render(output: str, audio: Audio | None, seg: Segmentation, mode: str = "concat",
+def as_reply(seg: Reply | Segmentation) -> Reply:
+    """``seg``'s reply (``seg`` itself when it is one)."""
+    return seg if isinstance(seg, Reply) else build(seg)
+
+
+def render(output: str, audio: Audio | None, seg: Reply | Segmentation, mode: str = "concat",
            fade_s: float = DEFAULT_FADE_S) -> str | bytes:
     """One rendering (a key of :data:`OUTPUTS`) of an alignment of ``audio``
     (needed for ``wav`` and ``png`` only); ``mode`` and ``fade_s`` are the
     vowel-only WAV's. JSON comes indented."""
+    reply = as_reply(seg)
     if output == "json":
-        return json.dumps(to_json(seg), indent=2) + "\n"
+        return json.dumps(to_json(reply), indent=2) + "\n"
     if output == "wav":
-        return to_wav(audio, seg, mode, fade_s)
+        return to_wav(audio, reply, mode, fade_s)
     if output == "png":
-        return to_png(audio, seg)
-    return {"textgrid": to_textgrid, "csv": to_csv, "vowel-chart": to_vowel_chart}[output](seg)
+        return to_png(audio, reply)
+    return {"textgrid": to_textgrid, "csv": to_csv, "vowel-chart": to_vowel_chart}[output](reply)
 
 
-def to_json(seg: Segmentation) -> dict:
+def to_json(seg: Reply | Segmentation) -> dict:
     """The reply body of ``POST /segment`` with ``output=json``."""
-    return {
-        "duration": seg.duration,
-        "sample_rate": seg.sample_rate,
-        "vtln_warp": seg.vtln_warp,
-        "words": [
-            {"word": w.word, "start": w.start, "end": w.end,
-             "pronunciation": list(w.pronunciation), "source": w.source, "found": w.found,
-             "confidence": w.confidence}
-            for w in seg.words
-        ],
-        "phones": [
-            {"phone": p.phone, "start": p.start, "end": p.end, "class": p.cls, "word": p.word,
-             "confidence": p.confidence}
-            for p in seg.phones
-        ],
-        "vowels": [
-            {"phone": p.phone, "start": p.start, "end": p.end,
-             "word": seg.words[p.word].word if p.word >= 0 else "", "confidence": p.confidence,
-             **({"measures": _measures_json(seg.measures[i], z)} if seg.measures else {})}
-            for i, (p, z) in enumerate(zip(seg.vowels, _normalised(seg), strict=True))
-        ],
-        "pauses": [{"start": a, "end": b} for a, b in seg.pauses],
-        "untranscribed": [{"start": a, "end": b} for a, b in seg.untranscribed],
-        "warnings": [{"code": w.code, "message": w.message} for w in seg.warnings],
-    }
-
-
-def _normalised(seg: Segmentation) -> list[tuple[float | None, float | None]]:
-    """Lobanov F1/F2 per vowel (Nones without measures)."""
-    return lobanov(seg.measures) if seg.measures else [(None, None)] * len(seg.vowels)
-
-
-def _measures_json(m: VowelMeasures, z: tuple[float | None, float | None]) -> dict:
-    return {"duration_ms": m.duration_ms, "f0_hz": m.f0_hz, "intensity_db": m.intensity_db,
-            "f1_hz": m.midpoint_hz[0], "f2_hz": m.midpoint_hz[1], "f3_hz": m.midpoint_hz[2],
-            "formants_hz": {str(k): list(v) for k, v in m.formants_hz.items()},
-            "bandwidths_hz": {str(k): list(v) for k, v in m.bandwidths_hz.items()},
-            "track_hz": [list(row) for row in m.track_hz],
-            "f1_lobanov": z[0], "f2_lobanov": z[1], "ceiling_hz": m.ceiling_hz,
-            "reason": m.reason}
+    return to_dict(as_reply(seg))
 
 
 #: Columns of :func:`to_csv`, one row per vowel (FAVE-extract's table, roughly).
@@ -119,21 +89,29 @@ CSV_COLUMNS = ("speaker", "word", "phone", "stress", "start", "end", "duration_m
                "reason")
 
 
-def vowel_rows(seg: Segmentation, speaker: str = "") -> list[dict]:
+def vowel_rows(seg: Reply | Segmentation, speaker: str = "") -> list[dict]:
     """One dict per vowel with :data:`CSV_COLUMNS` (empty strings where nothing
-    was measured)."""
+    was measured).
+
+    Raises
+    ------
+    ValueError
+        If the vowels were not measured.
+    """
     rows = []
-    for p, m, z in zip(seg.vowels, seg.measures, _normalised(seg), strict=True):
-        mid_b = m.bandwidths_hz.get(50, (None, None, None))
-        row = {"speaker": speaker, "word": seg.words[p.word].word if p.word >= 0 else "",
-               "phone": base_phone(p.phone), "stress": p.phone[-1] if p.phone[-1].isdigit()
-               else "", "start": p.start, "end": p.end, "duration_ms": m.duration_ms,
-               "f0_hz": m.f0_hz, "f1_hz": m.midpoint_hz[0], "f2_hz": m.midpoint_hz[1],
-               "f3_hz": m.midpoint_hz[2], "b1_hz": mid_b[0], "b2_hz": mid_b[1],
-               "b3_hz": mid_b[2], "f1_lobanov": z[0], "f2_lobanov": z[1],
-               "intensity_db": m.intensity_db, "confidence": p.confidence,
-               "ceiling_hz": m.ceiling_hz, "reason": m.reason or ""}
-        for point in (20, 50, 80):
+    for v in as_reply(seg).vowels:
+        m = v.measures
+        if m is None:
+            raise ValueError("a vowel table needs measured vowels (Options(measures=True))")
+        mid_b = m.bandwidths_hz.get("50", (None, None, None))
+        row = {"speaker": speaker, "word": v.word, "phone": base_phone(v.phone),
+               "stress": v.phone[-1] if v.phone[-1].isdigit() else "", "start": v.start,
+               "end": v.end, "duration_ms": m.duration_ms, "f0_hz": m.f0_hz,
+               "f1_hz": m.f1_hz, "f2_hz": m.f2_hz, "f3_hz": m.f3_hz, "b1_hz": mid_b[0],
+               "b2_hz": mid_b[1], "b3_hz": mid_b[2], "f1_lobanov": m.f1_lobanov,
+               "f2_lobanov": m.f2_lobanov, "intensity_db": m.intensity_db,
+               "confidence": v.confidence, "ceiling_hz": m.ceiling_hz, "reason": m.reason or ""}
+        for point in ("20", "50", "80"):
             values = m.formants_hz.get(point, (None, None, None))
             for k in (1, 2, 3):
                 row[f"f{k}_{point}_hz"] = values[k - 1]
@@ -141,7 +119,7 @@ def vowel_rows(seg: Segmentation, speaker: str = "") -> list[dict]:
     return rows
 
 
-def to_csv(seg: Segmentation, speaker: str = "", header: bool = True) -> str:
+def to_csv(seg: Reply | Segmentation, speaker: str = "", header: bool = True) -> str:
     """The vowels' measurements, one row per vowel (:data:`CSV_COLUMNS`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -151,7 +129,7 @@ def to_csv(seg: Segmentation, speaker: str = "", header: bool = True) -> str:
     return buffer.getvalue()
 
 
-def to_vowel_chart(seg: Segmentation) -> bytes:
+def to_vowel_chart(seg: Reply | Segmentation) -> bytes:
     """A vowel chart: F2 across, F1 down (both reversed, as phoneticians draw it),
     each token faint, each vowel's mean with a one-standard-deviation ellipse and
     its label."""
@@ -161,11 +139,14 @@ def to_vowel_chart(seg: Segmentation) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.patches import Ellipse
 
+    reply = as_reply(seg)
     points: dict[str, list[tuple[float, float]]] = {}
-    for p, m in zip(seg.vowels, seg.measures, strict=True):
-        f1, f2 = m.midpoint_hz[0], m.midpoint_hz[1]
+    for v in reply.vowels:
+        if v.measures is None:
+            raise ValueError("a vowel chart needs measured vowels (Options(measures=True))")
+        f1, f2 = v.measures.f1_hz, v.measures.f2_hz
         if f1 is not None and f2 is not None:
-            points.setdefault(base_phone(p.phone), []).append((f2, f1))
+            points.setdefault(base_phone(v.phone), []).append((f2, f1))
     fig = Figure(figsize=(7, 6), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     colours = matplotlib.colormaps["tab10"]
@@ -190,7 +171,7 @@ def to_vowel_chart(seg: Segmentation) -> bytes:
     ax.set_ylabel("F1 (Hz)")
     measured = sum(len(v) for v in points.values())
     fig.subplots_adjust(left=0.06, right=0.88, top=0.88, bottom=0.08)
-    fig.text(0.47, 0.02, f"{measured} of {len(seg.vowels)} vowels measured (midpoints; "
+    fig.text(0.47, 0.02, f"{measured} of {len(reply.vowels)} vowels measured (midpoints; "
                          "ellipses: one standard deviation)", ha="center", fontsize=9)
     out = io.BytesIO()
     fig.savefig(out, format="png")
@@ -200,30 +181,32 @@ def to_vowel_chart(seg: Segmentation) -> bytes:
 TEXTGRID_TIERS = ("words", "phones", "vowels", "confidence")
 
 
-def to_textgrid(seg: Segmentation, tiers: Sequence[str] = TEXTGRID_TIERS) -> str:
+def to_textgrid(seg: Reply | Segmentation, tiers: Sequence[str] = TEXTGRID_TIERS) -> str:
     """A Praat long-format TextGrid with ``tiers``, in that order, of
     ``words``, ``phones``, ``vowels`` and ``confidence`` (each found word's
     confidence, as its label); ``("words", "phones")`` is the Montreal Forced
     Aligner's layout."""
+    reply = as_reply(seg)
     entries = {
-        "words": [(w.start, w.end, w.word) for w in seg.words if w.found],
-        "phones": [(p.start, p.end, p.phone) for p in seg.phones],
-        "vowels": [(p.start, p.end, p.phone) for p in seg.vowels],
-        "confidence": [(w.start, w.end, f"{w.confidence:.2f}") for w in seg.words if w.found],
+        "words": [(w.start, w.end, w.word) for w in reply.words if w.found],
+        "phones": [(p.start, p.end, p.phone) for p in reply.phones],
+        "vowels": [(v.start, v.end, v.phone) for v in reply.vowels],
+        "confidence": [(w.start, w.end, f"{w.confidence:.2f}") for w in reply.words if w.found],
     }
-    grid = textgrid.Textgrid(0.0, seg.duration)
+    grid = textgrid.Textgrid(0.0, reply.duration)
     for name in tiers:
-        grid.addTier(textgrid.IntervalTier(name, entries[name], 0.0, seg.duration))
+        grid.addTier(textgrid.IntervalTier(name, entries[name], 0.0, reply.duration))
     with tempfile.TemporaryDirectory(prefix="vowelseg-tg-") as tmp:
         path = Path(tmp) / "out.TextGrid"
         grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
         return path.read_text()
 
 
-def vowel_spans(seg: Segmentation, sample_rate: int, n_samples: int) -> list[tuple[int, int]]:
+def vowel_spans(seg: Reply | Segmentation, sample_rate: int,
+                n_samples: int) -> list[tuple[int, int]]:
     """Vowel intervals as sample ranges ``[a, b)`` at ``sample_rate``, touching ones merged."""
     spans: list[tuple[int, int]] = []
-    for p in seg.vowels:
+    for p in as_reply(seg).vowels:
         a = max(0, min(n_samples, int(round(p.start * sample_rate))))
         b = max(0, min(n_samples, int(round(p.end * sample_rate))))
         if b <= a:
@@ -249,7 +232,7 @@ def _ramp(samples: np.ndarray, rising: bool) -> np.ndarray:
     return faded.astype(samples.dtype)
 
 
-def vowel_samples(audio: Audio, seg: Segmentation, mode: str = "concat",
+def vowel_samples(audio: Audio, seg: Reply | Segmentation, mode: str = "concat",
                   fade_s: float = DEFAULT_FADE_S) -> np.ndarray:
     """The input's vowel samples, untouched, in the input's type and rate.
 
@@ -283,7 +266,7 @@ def vowel_samples(audio: Audio, seg: Segmentation, mode: str = "concat",
     return np.concatenate(pieces) if pieces else np.zeros((0, x.shape[1]), dtype=x.dtype)
 
 
-def to_wav(audio: Audio, seg: Segmentation, mode: str = "concat",
+def to_wav(audio: Audio, seg: Reply | Segmentation, mode: str = "concat",
            fade_s: float = DEFAULT_FADE_S) -> bytes:
     """Vowel-only audio as WAV bytes (see :func:`vowel_samples`)."""
     return write_wav(audio, vowel_samples(audio, seg, mode, fade_s))
@@ -320,7 +303,7 @@ def spectrogram_db(signal: np.ndarray, sample_rate: int, columns: int) -> np.nda
     return np.maximum(db, db.max() - 80).T
 
 
-def to_png(audio: Audio, seg: Segmentation) -> bytes:
+def to_png(audio: Audio, seg: Reply | Segmentation) -> bytes:
     """A picture for looking before trusting: waveform and spectrogram with the
     vowel intervals shaded and labelled, the words underneath."""
     import matplotlib
@@ -328,9 +311,10 @@ def to_png(audio: Audio, seg: Segmentation) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    reply = as_reply(seg)
     rate = 16000
     signal = analysis_signal(audio, rate)
-    duration = seg.duration
+    duration = reply.duration
     width, height = PNG_SIZE_PX
     fig = Figure(figsize=(width / 100, height / 100), dpi=100)
     wave = fig.add_axes((PNG_LEFT, 0.66, PNG_WIDTH, 0.28))
@@ -344,12 +328,12 @@ def to_png(audio: Audio, seg: Segmentation) -> bytes:
     spec.imshow(spectrogram_db(signal, rate, 2 * width), origin="lower", aspect="auto",
                 cmap="Greys", extent=(0, len(signal) / rate, 0, rate / 2))
     spec.set_ylabel("Hz")
-    for v in seg.vowels:
+    for v in reply.vowels:
         for ax in (wave, spec):
             ax.axvspan(v.start, v.end, color=VOWEL_COLOUR, alpha=0.45, linewidth=0)
         wave.text((v.start + v.end) / 2, 1.05 * peak, v.phone, ha="center", va="top",
                   fontsize=7, color="#6b3a00", clip_on=True)
-    for w in (w for w in seg.words if w.found):
+    for w in (w for w in reply.words if w.found):
         text.axvline(w.start, color="#999999", linewidth=0.5)
         text.text((w.start + w.end) / 2, 0.5, w.word, ha="center", va="center", fontsize=8,
                   clip_on=True)
@@ -360,7 +344,8 @@ def to_png(audio: Audio, seg: Segmentation) -> bytes:
         ax.tick_params(labelbottom=False)
     text.set_xlabel("seconds")
     wave.set_xlim(0, duration)
-    wave.set_title(f"{len(seg.vowels)} vowels (shaded), {len(seg.words)} words", fontsize=9)
+    wave.set_title(f"{len(reply.vowels)} vowels (shaded), {len(reply.words)} words",
+                   fontsize=9)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from vowelseg.align.alignment import Alignment
 from vowelseg.align.graph import GARBAGE_WORD
@@ -38,13 +39,19 @@ class WordInterval:
     confidence: float = 1.0
 
 
-@dataclass(frozen=True)
-class ReplyWarning:
+class ReplyWarning(BaseModel):
     """Something doubtful about a reply: a stable ``code`` for programs and a
-    ``message`` for a person (:mod:`vowelseg.quality` says when each is given)."""
+    ``message`` for a person (:mod:`vowelseg.quality` says when each is given).
+    A field of :class:`vowelseg.reply.Reply` as it is of :class:`Segmentation`."""
 
-    code: str
-    message: str
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(description="stable, for programs: one of the codes in the table "
+                                  "below")
+    message: str = Field(description="for a person")
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code=code, message=message)
 
 
 @dataclass(frozen=True)

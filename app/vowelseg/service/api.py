@@ -44,11 +44,11 @@ from vowelseg.hmm.model import resolve_model
 from vowelseg.options import Options, PublicOptions
 from vowelseg.pipeline import Resources, load_resources, measure, segment
 from vowelseg.render import OUTPUTS, render, to_json
+from vowelseg.reply import Reply, build
 from vowelseg.result import Segmentation
 from vowelseg.service.form import form_fields
 from vowelseg.service.gate import Gate
 from vowelseg.service.logs import configure_logging, log
-from vowelseg.service.schema import SegmentReply
 from vowelseg.service.settings import ServiceSettings
 
 #: HTTP status of each kind of error (the most specific class listed wins).
@@ -134,14 +134,16 @@ def check_transcript(settings: ServiceSettings, transcript: str) -> None:
 
 def render_reply(output: str, audio: Audio, seg: Segmentation, mode: str,
                  fade_ms: float) -> Response:
-    """The reply body for one ``output`` format."""
+    """The reply body for one ``output`` format, rendered from the reply
+    (:class:`~vowelseg.reply.Reply`, the JSON body's model)."""
+    reply = build(seg)
     if output == "json":
-        return JSONResponse(to_json(seg))
-    body = render(output, audio, seg, mode, fade_ms / 1000.0)
+        return JSONResponse(to_json(reply))
+    body = render(output, audio, reply, mode, fade_ms / 1000.0)
     media_type, filename = OUTPUTS[output].media_type, OUTPUTS[output].download
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
-    if seg.warnings:  # the JSON reply lists them; other formats carry the codes here
-        headers[WARNINGS_HEADER] = ",".join(w.code for w in seg.warnings)
+    if reply.warnings:  # the JSON reply lists them; other formats carry the codes here
+        headers[WARNINGS_HEADER] = ",".join(w.code for w in reply.warnings)
     return Response(body, media_type=media_type, headers=headers)
 
 
@@ -261,7 +263,7 @@ async def health(request: Request) -> dict:
 
 @router.post(
     "/segment",
-    responses={200: {"model": SegmentReply,
+    responses={200: {"model": Reply,
                      "content": {"application/json": {}, "audio/wav": {},
                                  "text/plain": {}, "image/png": {}, "text/csv": {}}},
                **{code: {"model": ErrorReply, "description": why}
@@ -309,7 +311,7 @@ async def segment_endpoint(
 
 @router.post(
     "/measure",
-    responses={200: {"model": SegmentReply,
+    responses={200: {"model": Reply,
                      "content": {"application/json": {}, "text/csv": {}, "image/png": {}}},
                **{code: {"model": ErrorReply, "description": why}
                   for code, why in _ERRORS.items()}},
