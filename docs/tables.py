@@ -1,6 +1,6 @@
 """The README's reference tables, generated from the code: the reply's fields
 (:class:`vowelseg.reply.Reply`), the warning codes
-(:data:`vowelseg.quality.WARNING_CODES`) and the form fields of ``POST /segment``
+(:data:`vowelseg.warning_codes.WARNING_CODES`) and the form fields of ``POST /segment``
 (the API's OpenAPI schema).
 
 ``python docs/tables.py README.md`` rewrites every ``<!-- generated: NAME -->``
@@ -20,8 +20,8 @@ from typing import Literal
 from pydantic import BaseModel
 from pydantic.dataclasses import is_pydantic_dataclass
 from pydantic.fields import FieldInfo
-from vowelseg.quality import WARNING_CODES
 from vowelseg.reply import Interval, Measures, Phone, Reply, Vowel, Word
+from vowelseg.warning_codes import WARNING_CODES
 
 
 def fields(model: type) -> dict[str, FieldInfo]:

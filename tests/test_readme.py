@@ -23,8 +23,8 @@ import pytest
 import soundfile as sf
 from praatio import textgrid
 from vowelseg.hmm.model import DEFAULT_MODEL
-from vowelseg.quality import WARNING_CODES
 from vowelseg.reply import Reply
+from vowelseg.warning_codes import WARNING_CODES
 from vowelseg_lab.bench.server import start_server, stop_server
 
 from tests.conftest import ROOT, docs_tables

@@ -4,11 +4,9 @@ Each rule looks at evidence the pipeline already has (the decoded samples, the
 VAD's pauses, where each word's pronunciation came from, the per-frame
 log-likelihood ratio of the aligned states against the best state of any
 phone) and adds a :class:`~vowelseg.result.ReplyWarning` with one of the
-stable codes of :data:`WARNING_CODES` (which says when each is given; the
-README's table and the API schema are generated from it).
-
-The thresholds were chosen on timit-dev with speaker-held-out models and
-checked on synthetic speech (``vowelseg-lab bench-input`` prints the rates).
+stable codes of :data:`vowelseg.warning_codes.WARNING_CODES` (which says when
+each is given, with the thresholds; the README's table and the API schema are
+generated from it).
 """
 
 from __future__ import annotations
@@ -24,6 +22,12 @@ from vowelseg.audio.io import Audio, analysis_signal
 from vowelseg.audio.speech import speech_windows
 from vowelseg.result import ReplyWarning, Segmentation
 from vowelseg.text.g2p import Word, expand_text, tokenize
+from vowelseg.warning_codes import (
+    CLIPPED_SHARE,
+    LOW_MEAN_CONFIDENCE,
+    QUIET_DBFS,
+    UNTRANSCRIBED_MIN_S,
+)
 
 #: Weights of :func:`mismatch_score` on the mean log-likelihood ratio and on its
 #: worst 1 s and 2 s windows, and the offset: a logistic regression fitted on
@@ -34,29 +38,6 @@ MISMATCH_WEIGHTS = (-0.886, -1.846, -1.144)
 MISMATCH_OFFSET = -15.905
 #: The windows of :func:`mismatch_evidence`, frames (5 ms).
 MISMATCH_WINDOWS_FRAMES = (200, 400)
-UNTRANSCRIBED_MIN_S = 0.5
-LOW_MEAN_CONFIDENCE = 0.25
-CLIPPED_SHARE = 0.001
-QUIET_DBFS = -45.0
-
-#: Every warning code a reply may carry, and when it is given.
-WARNING_CODES = {
-    "transcript_mismatch": "`exact` matching, and the speech fits the transcript's phones far "
-                           "worse than a free phone loop (the mean log-likelihood ratio and its "
-                           "worst 1 s and 2 s windows, weighed, above 0): try "
-                           "`transcript_match=approximate`",
-    "untranscribed_speech": f"`approximate` matching found {UNTRANSCRIBED_MIN_S:g} s or more "
-                            "of speech the transcript lacks, or transcript words that were "
-                            "not spoken",
-    "words_guessed": "half the words or more are not in the dictionary and were guessed by "
-                     "the neural model: misspelt, or not English",
-    "mostly_numbers": "two thirds of the words or more are numbers spelt out, or the "
-                      "transcript starts with two bare numbers (sample offsets left in it)",
-    "low_confidence": "the words' mean acoustic fit, exp(LLR / 4), is below "
-                      f"{LOW_MEAN_CONFIDENCE:g}",
-    "clipped": f"{100 * CLIPPED_SHARE:g} % of the samples or more sit at full scale",
-    "quiet": f"the speech (outside the VAD's pauses) is below {QUIET_DBFS:g} dBFS",
-}
 
 
 def mismatch_evidence(frame_llr: np.ndarray, speech: np.ndarray,

@@ -12,6 +12,7 @@ from vowelseg.align.alignment import Alignment
 from vowelseg.align.graph import GARBAGE_WORD
 from vowelseg.measures import VowelMeasures
 from vowelseg.phones import base_phone, broad_class, phone_class
+from vowelseg.warning_codes import WarningCode
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class ReplyWarning(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: str = Field(description="stable, for programs: one of the codes in the table "
-                                  "below")
+    code: WarningCode = Field(description="stable, for programs (when each is given: the "
+                                          "table below)")
     message: str = Field(description="for a person")
 
     def __init__(self, code: str, message: str) -> None:
