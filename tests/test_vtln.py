@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from vowelseg.features.mfcc import FeatureConfig, mel_filterbank, mfcc_features, warp_hz
-from vowelseg.features.vtln import DEFAULT_WARPS, choose_warp, excerpt, speech_spans
 from vowelseg.hmm.model import load_model, save_model
+from vowelseg.hmm.vtln import DEFAULT_WARPS, choose_warp, excerpt, speech_spans
 from vowelseg.pipeline import Options, segment
 from vowelseg.render import to_json
 from vowelseg_lab.training import corpus

@@ -27,14 +27,14 @@ from vowelseg.features.mfcc import (
     normalisation_spans,
     power_spectrogram,
 )
-from vowelseg.features.vtln import (
+from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model, resolve_model
+from vowelseg.hmm.vtln import (
     MAX_SCORED_S,
     best_state_score,
     choose_warp,
     hill_climb,
     speech_spans,
 )
-from vowelseg.hmm.model import DEFAULT_MODEL, AcousticModel, load_model, resolve_model
 from vowelseg.measures import measure_vowels
 from vowelseg.options import Options
 from vowelseg.quality import alignment_warnings, audio_warnings, fit_evidence, transcript_warnings

@@ -59,7 +59,7 @@ class ReplyWarning(BaseModel):
 class Segmentation:
     """The result of :func:`vowelseg.pipeline.segment`. Times in seconds from the
     start of the original file; ``vtln_warp`` is the mel-filter warp the voice
-    was analysed with (:mod:`vowelseg.features.vtln`; 1: none); ``warnings``
+    was analysed with (:mod:`vowelseg.hmm.vtln`; 1: none); ``warnings``
     what is doubtful about it (empty when all is well); ``measures`` one
     :class:`~vowelseg.measures.VowelMeasures` per vowel, in order, when asked for."""
 

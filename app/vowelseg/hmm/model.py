@@ -101,7 +101,7 @@ class AcousticModel:
         pair (``"AE>T"``), learned from labelled speech (:mod:`vowelseg_lab.training.refine`);
         empty for none.
     vtln_warps : tuple of float
-        Mel-filter warps to choose from per recording (:mod:`vowelseg.features.vtln`), as
+        Mel-filter warps to choose from per recording (:mod:`vowelseg.hmm.vtln`), as
         the recipe stored them; empty: no vocal-tract-length normalisation.
     min_durations_s : dict
         Shortest duration, seconds, the alignment gives each phone (``"AE"``),

@@ -39,8 +39,8 @@ def synth_corpus(args: argparse.Namespace) -> int:
 
 
 def adapt(args: argparse.Namespace) -> int:
-    from vowelseg.features.vtln import DEFAULT_WARPS
     from vowelseg.hmm.model import load_model, save_model
+    from vowelseg.hmm.vtln import DEFAULT_WARPS
     from vowelseg.text.g2p import load_lexicon
 
     from vowelseg_lab.training.corpus import read_corpus, speaker_of

@@ -416,7 +416,7 @@ class AdaptConfig:
         Learn per-type boundary offsets on the corpus (:mod:`vowelseg_lab.training.refine`) with
         this pseudo-count; None: learn none.
     vtln_warps : tuple of float
-        Vocal-tract-length normalisation (:mod:`vowelseg.features.vtln`): the model keeps
+        Vocal-tract-length normalisation (:mod:`vowelseg.hmm.vtln`): the model keeps
         this grid and warps every input voice to itself (the boundary offsets
         are learned that way too). The training voices are not warped: doing
         so (fit, warp each training copy to the fit, fit again) scored no
