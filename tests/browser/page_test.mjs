@@ -1,5 +1,5 @@
 // Drives the vowelseg page in headless chromium and prints what it saw as one JSON
-// line; tests/test_browser.py compares that with the API's own replies.
+// line; tests/service/test_browser.py compares that with the API's own replies.
 // Usage: node page_test.mjs URL PLAN_JSON
 //   PLAN_JSON names three alignments, each {audio, transcript}: "short" (defaults,
 //   measures on), "options" (every option changed), "long" (>= 60 s, zoomed), and

@@ -5,7 +5,7 @@ The boundary model's trees are trained with LightGBM (the recipe, extra
 run time costs more than the service's whole cold start (docs/experiments.md,
 The boundary model's trees and inputs); evaluating a few hundred small trees
 needs none of it. :func:`from_lightgbm` converts a trained booster, and
-``tests/test_corrector.py`` checks the predictions against LightGBM's own on
+``tests/boundaries/test_corrector.py`` checks the predictions against LightGBM's own on
 the same rows, missing values and categories included.
 """
 

@@ -41,7 +41,7 @@ def test_a_chain_that_cannot_fit_says_so():
 
 
 def test_windows_stay_within_reach_of_the_boundary_around_a_long_pause():
-    from tests.test_align import loglik_for, toy_model
+    from tests.align.test_search import loglik_for, toy_model
 
     model = toy_model()
     words = [Word("read", (("R", "IY1", "D"),), "cmudict"),

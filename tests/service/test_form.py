@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from vowelseg.options import PublicOptions
 from vowelseg.service.api import create_app
-from vowelseg.service.schema import segment_form
+
+from tests.conftest import docs_tables
 
 
 def test_segment_form_offers_every_public_option_as_described():
-    form = segment_form(create_app().openapi())
+    form = docs_tables().segment_form(create_app().openapi())
     for name, info in PublicOptions.model_fields.items():
         field = form["properties"][name]
         assert (field["description"], field["default"]) == (info.description, info.default)
