@@ -145,7 +145,9 @@ def align_recording(audio: Audio, transcript: str, resources: Resources, options
                                 exact=options.transcript_match == "exact")
     warnings += alignment_warnings(seg, options.transcript_match == "approximate", fit, worst_s)
     seg = dataclasses.replace(seg, warnings=tuple(warnings))
-    return seg, (evidence(seg, line, cepstra, alignment.hop_s) if keep_cepstra else None)
+    hop_s = alignment.hop_s
+    del feats, silent, alignment  # an hour's features are 110 MB; the boundary model reads none
+    return seg, (evidence(seg, line, cepstra, hop_s) if keep_cepstra else None)
 
 
 def _pauses(signal: np.ndarray, words: list[Word], duration_s: float, model: AcousticModel,
