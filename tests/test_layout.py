@@ -91,6 +91,74 @@ def test_the_product_never_imports_the_lab():
     assert found == []
 
 
+#: The product's layers, top first (docs/architecture.md): a module imports only
+#: from its own layer or those below it.
+LAYERS = (
+    ("cli", "service", "batch"),
+    ("option_flags",),
+    ("pipeline",),
+    ("options", "render", "reply", "textgrids"),
+    ("boundaries", "quality", "result"),
+    ("align",),
+    ("features", "hmm", "text", "audio"),
+    ("measures", "phones", "errors", "warning_codes", "cores"),
+)
+
+
+def _product_imports() -> dict[str, set[str]]:
+    """Each product module's imports of other product modules (dotted names under
+    ``vowelseg``, function-level imports included)."""
+    import ast
+
+    root = ROOT / "app" / "vowelseg"
+    modules = {".".join(p.relative_to(root).with_suffix("").parts): p
+               for p in root.rglob("*.py")}
+    modules = {k.removesuffix(".__init__") if k != "__init__" else "": v
+               for k, v in modules.items()}
+    out: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vowelseg."):
+                base = node.module.removeprefix("vowelseg.")
+                found |= {f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                          for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module == "vowelseg":
+                found |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.Import):
+                found |= {a.name.removeprefix("vowelseg.") for a in node.names
+                          if a.name.startswith("vowelseg.")}
+        out[name] = {m for m in found if m in modules and m != name}
+    return out
+
+
+def test_product_imports_run_down_the_layers_without_a_circle():
+    """No product module imports from a layer above its own, and no modules import
+    each other in a circle (the package's face, ``vowelseg/__init__``, stands apart)."""
+    imports = _product_imports()
+    layer = {}
+    for name in imports:
+        top = name.split(".")[0]
+        layer[name] = next((i for i, group in enumerate(LAYERS) if top in group), None)
+    assert [n for n in imports if n and layer[n] is None] == []  # every module placed
+    upward = [f"{a} -> {b}" for a, bs in imports.items() if a for b in bs
+              if b and layer[b] < layer[a]]
+    assert upward == []
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:  # depth first: 1 open, 2 done
+        state[name] = 1
+        for b in imports[name]:
+            assert state.get(b) != 1, f"import circle: {' -> '.join(trail + [name, b])}"
+            if b not in state:
+                visit(b, trail + [name])
+        state[name] = 2
+
+    for name in imports:
+        if name and name not in state:
+            visit(name, [])
+
+
 def test_vowelseg_runs_the_product_and_vowelseg_lab_the_models_and_benchmarks():
     import argparse
 
