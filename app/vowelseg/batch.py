@@ -134,6 +134,7 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
     from vowelseg.hmm.model import DEFAULT_MODEL
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.render import to_csv, to_json, to_textgrid
+    from vowelseg.reply import build
     from vowelseg.text.files import read_transcript
 
     try:
@@ -144,10 +145,11 @@ def align_file(job: Job, model: str | None = None) -> Outcome:
         return Outcome(str(job.audio), exc.message)
     except Exception as exc:  # reported in the summary, the batch goes on
         return Outcome(str(job.audio), f"{type(exc).__name__}: {exc}")
-    write_atomic(job.out_stem.with_suffix(".TextGrid"), to_textgrid(seg))
+    reply = build(seg)  # once, for every file written
+    write_atomic(job.out_stem.with_suffix(".TextGrid"), to_textgrid(reply))
     if job.options.measures:
-        write_atomic(job.out_stem.with_suffix(".csv"), to_csv(seg, job.speaker))
-    write_atomic(job.out_stem.with_suffix(".json"), json.dumps(to_json(seg), indent=1) + "\n")
+        write_atomic(job.out_stem.with_suffix(".csv"), to_csv(reply, job.speaker))
+    write_atomic(job.out_stem.with_suffix(".json"), json.dumps(to_json(reply), indent=1) + "\n")
     return Outcome(str(job.audio), None, seg.duration, tuple(w.code for w in seg.warnings))
 
 
@@ -170,10 +172,17 @@ def _worker_setup() -> None:
 
 
 def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outcome]:
-    """Jobs on a local process pool, yielded as they finish."""
+    """Jobs on a local process pool, yielded as they finish. Every job aligns
+    with one BLAS thread, in this process as in a pool's or a Dask cluster's
+    workers, so a file's outputs do not depend on where it ran."""
     if workers <= 1:
+        import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, which the limit then covers)
+        from threadpoolctl import threadpool_limits
+
         for job in jobs:
-            yield align_file(job, model)
+            with threadpool_limits(1):
+                outcome = align_file(job, model)
+            yield outcome
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup) as pool:
         futures = [pool.submit(align_file, job, model) for job in jobs]

@@ -97,6 +97,7 @@ def _segment(args: argparse.Namespace) -> int:
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import load_resources, segment
     from vowelseg.render import OUTPUTS, render
+    from vowelseg.reply import build
     from vowelseg.text.files import read_transcript
 
     pairs = recordings(args.inputs, args.transcript_file)
@@ -138,10 +139,11 @@ def _segment(args: argparse.Namespace) -> int:
         else:
             targets = {name: paths[name] for name in formats}
         fade_s = args.fade_ms / 1000.0
+        reply = build(seg)  # once, for every format written
         for name, target in targets.items():
-            _write(target, render(FORMATS[name], audio, seg, args.mode, fade_s))
+            _write(target, render(FORMATS[name], audio, reply, args.mode, fade_s))
         if not targets:
-            print(render("json", audio, seg), end="")
+            print(render("json", audio, reply), end="")
     if failed:
         print(f"vowelseg: {failed} of {len(pairs)} recordings failed", file=sys.stderr)
     return 1 if failed else 0
@@ -152,6 +154,7 @@ def _measure(args: argparse.Namespace) -> int:
     from vowelseg.errors import TranscriptError
     from vowelseg.pipeline import measure
     from vowelseg.render import render
+    from vowelseg.reply import build
 
     try:
         textgrid = Path(args.textgrid).read_text(encoding="utf-8", errors="replace")
@@ -160,11 +163,12 @@ def _measure(args: argparse.Namespace) -> int:
                               f"{exc.strerror or exc}") from exc
     seg = measure(Path(args.audio), textgrid, args.tier, processes=cores.usable_cores())
     targets = {name: getattr(args, name) for name in ("json", "chart", "csv")}
+    reply = build(seg)
     for name, target in targets.items():
         if target:
-            _write(target, render(FORMATS[name], None, seg))
+            _write(target, render(FORMATS[name], None, reply))
     if not any(targets.values()):
-        print(render("csv", None, seg), end="")
+        print(render("csv", None, reply), end="")
     return 0
 
 
