@@ -4,8 +4,9 @@ Every audio file with a transcript beside it (``name.wav`` + ``name.txt`` or
 ``name.lab``; speaker sub-folders allowed) becomes ``OUT/<same path>/name.json``,
 ``name.TextGrid`` and ``name.csv`` (its vowels' measurements; ``OUT/vowels.csv``
 joins them all, with the speaker's folder as a column). Finished files are
-skipped, so an interrupted run resumes where it stopped, with the options it
-started with (kept in ``OUT/.batch-options``); outputs are written to a
+skipped, so an interrupted run resumes where it stopped; given other options
+or another model than those recorded in ``OUT/.batch-options`` (the model by its
+file name) it is refused rather than mixing outputs. Outputs are written to a
 temporary name and renamed, so a file is either complete or absent. Work runs
 on local processes or on a Dask distributed cluster, through the same
 :func:`align_file`.
@@ -173,8 +174,9 @@ def _worker_setup() -> None:
 
 def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outcome]:
     """Jobs on a local process pool, yielded as they finish. Every job aligns
-    with one BLAS thread, in this process as in a pool's or a Dask cluster's
-    workers, so a file's outputs do not depend on where it ran."""
+    with one BLAS thread, in this process as in the pool's workers (and a Dask
+    cluster's, whose workers run one by default), so a file's outputs do not
+    depend on where it ran."""
     if workers <= 1:
         import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, which the limit then covers)
         from threadpoolctl import threadpool_limits

@@ -119,7 +119,7 @@ def boundary_features(cepstra: np.ndarray, hop_s: float,
     rows : np.ndarray
         ``(n_boundaries, len(boundary_feature_names()))`` float32.
     at : list of int
-        For each row, the index of the unit the boundary ends.
+        The ``at`` given: for each row, the index of the unit its boundary ends.
     """
     rows = np.zeros((len(at), _N_BOUNDARY_FEATURES), dtype=np.float32)
     if not at:
@@ -304,7 +304,7 @@ class BoundaryEvidence:
         :func:`boundary_features` of ``line.units``, a row per boundary of ``line.at``.
     llr : np.ndarray
         ``(len(line.units),)`` the units' log-likelihood ratios as the classifier reads them
-        (:func:`classifier_llr`).
+        (:func:`classifier_llr` for phones, 0 for pauses).
     words : list of (int, int)
         For each found word, the unit indices of its first and last phones.
     """
