@@ -178,11 +178,10 @@ def run_local(jobs: list[Job], workers: int, model: str | None) -> Iterator[Outc
     cluster's, whose workers run one by default), so a file's outputs do not
     depend on where it ran."""
     if workers <= 1:
-        import scipy.linalg  # noqa: F401  (loads SciPy's BLAS, which the limit then covers)
-        from threadpoolctl import threadpool_limits
+        from vowelseg.hmm.gmm import one_blas_thread
 
         for job in jobs:
-            with threadpool_limits(1):
+            with one_blas_thread():
                 outcome = align_file(job, model)
             yield outcome
         return

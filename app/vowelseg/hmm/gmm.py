@@ -153,13 +153,14 @@ def column_log_likelihoods(mixtures: Mixtures, feats: np.ndarray, columns: np.nd
     return out
 
 
-def one_blas_thread() -> None:
+def one_blas_thread():  # noqa: ANN201 (threadpoolctl.threadpool_limits)
     """Limit this process's BLAS libraries (NumPy's and SciPy's, loaded here
     first: a limit covers only libraries already loaded) to one thread each.
     For processes whose requests or jobs already run side by side (server
     workers, batch and benchmark pools): BLAS threads on top of them fight over
-    the cores (docs/experiments.md, GMM scoring)."""
+    the cores (docs/experiments.md, GMM scoring). Returns the limit, which as a
+    context manager (``with one_blas_thread():``) holds only inside its block."""
     import scipy.linalg  # noqa: F401  (loads SciPy's BLAS)
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+    return threadpool_limits(1)
