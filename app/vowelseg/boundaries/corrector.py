@@ -341,8 +341,8 @@ def evidence(seg: Segmentation, line: Timeline, cepstra: np.ndarray,
              hop_s: float) -> BoundaryEvidence:
     """The boundary model's inputs for ``seg`` and its timeline ``line``."""
     rows, at = boundary_features(cepstra, hop_s, line.units, line.at)
-    llr = np.where([u[0] != "SIL" for u in line.units], classifier_llr(line.llr), 0.0)
-    return BoundaryEvidence(line, rows, llr, line.word_units(seg))
+    # a pause's LLR is 0 (a confidence of 1), which classifier_llr keeps 0
+    return BoundaryEvidence(line, rows, classifier_llr(line.llr), line.word_units(seg))
 
 
 def correct(seg: Segmentation, found: BoundaryEvidence, model: BoundaryModel) -> Segmentation:
